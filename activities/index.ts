@@ -1,0 +1,27 @@
+/**
+ * The only thing the worker registers: every side effect of the desk, built from injected
+ * dependencies so tests can pass fakes without module mocking. `callModel` is one model step;
+ * `runTool` is one function tool call against the shop.
+ */
+import type OpenAI from 'openai';
+import type { ModelStepInput, ModelStepResult, ToolRunInput, ToolRunResult } from '../workflows/transcript';
+import { createModelStep } from './model';
+import type { ShopStore } from './store';
+import { createToolRunner } from './tools';
+
+export interface DeskActivities {
+  callModel(input: ModelStepInput): Promise<ModelStepResult>;
+  runTool(input: ToolRunInput): Promise<ToolRunResult>;
+}
+
+export interface ActivityDeps {
+  openai: OpenAI;
+  model: string;
+  store: ShopStore;
+}
+
+export function createActivities(deps: ActivityDeps): DeskActivities {
+  const { callModel } = createModelStep({ openai: deps.openai, model: deps.model });
+  const { runTool } = createToolRunner(deps.store);
+  return { callModel, runTool };
+}

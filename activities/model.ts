@@ -1,0 +1,333 @@
+/**
+ * One model step through the `openai` package: the `callModel` activity.
+ *
+ * It turns the desk's transcript into a Chat Completions request for the current agent (its
+ * instructions, its function tools, one `transfer_to_<agent>` tool per allowed handoff), and turns
+ * the answer back into the small `ModelStepResult` union the workflow acts on. It decides nothing:
+ * whether a tool or a handoff is allowed is the workflow's call.
+ *
+ * Failures are mapped to typed `ApplicationFailure`s (`ModelCall.*`): transient ones retryable,
+ * configuration and request errors not. Temporal is the only retry owner, so the client is built
+ * with `maxRetries: 0`. Content-filter refusals are results, not failures: retrying them repeats
+ * the refusal.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'openai';
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionFunctionTool,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import { z } from 'zod';
+import { AGENTS, handoffToolName, type AgentName, type ToolName } from '../workflows/agents';
+import type { ChatMessage, ModelStepInput, ModelStepResult, ToolCallRequest } from '../workflows/transcript';
+import type { ModelConfig } from './model-config';
+import { TOOLS, toolJsonSchema } from './tools';
+
+/** What the model step needs from the tool registry (`activities/tools`): descriptions and JSON schemas. */
+export interface ToolCatalog {
+  TOOLS: Readonly<Record<ToolName, { readonly name: string; readonly description: string }>>;
+  toolJsonSchema(name: ToolName): Record<string, unknown>;
+}
+
+export interface ModelStepDeps {
+  openai: OpenAI;
+  model: string;
+  /** Defaults to the real registry; tests pass a fake. */
+  tools?: ToolCatalog;
+}
+
+/** What the desk says when the provider refuses on content grounds. */
+export const REFUSAL_REPLY =
+  "I'm sorry, I can't help with that request. If you have a question about an order, a payment or a technical problem, I'm glad to help.";
+
+/**
+ * What the desk says when the model answers with neither text nor tool calls. Chosen over a retry:
+ * the same input usually gets the same empty answer, and a reply keeps the conversation going.
+ */
+export const EMPTY_REPLY = "I'm sorry, I have no answer right now. Could you rephrase your question?";
+
+/** Appended to every agent's instructions: after a handoff the new agent sees everything. */
+export const SHARED_CONTEXT_NOTE =
+  'You see the whole conversation so far, including the turns, tool calls and tool results of the other agents of this desk; continue from where they left off and do not ask for what is already known.';
+
+const transferParameters = z.object({
+  reason: z.string().min(1).describe('Why the conversation is handed over, in one short sentence the next agent can act on.'),
+});
+/** Derived once from zod, never written by hand; `$schema` dropped because some compatible servers reject it. */
+const TRANSFER_JSON_SCHEMA = withoutSchemaKey(z.toJSONSchema(transferParameters, { io: 'input' }));
+
+function withoutSchemaKey(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = schema;
+  return rest;
+}
+
+/**
+ * The OpenAI client the activities use. `maxRetries: 0`: Temporal's retry policy is the only one,
+ * so a 429 is not retried twice over. A keyless local server (Ollama, the offline model) still
+ * needs some key for the client to start; it is never checked there.
+ */
+export function createOpenAIClient(cfg: Pick<ModelConfig, 'apiKey' | 'baseURL' | 'timeoutMs'>): OpenAI {
+  return new OpenAI({
+    apiKey: cfg.apiKey ?? 'no-key',
+    ...(cfg.baseURL !== undefined && { baseURL: cfg.baseURL }),
+    maxRetries: 0,
+    timeout: cfg.timeoutMs,
+  });
+}
+
+/** The function tools and handoff tools one agent is offered. */
+export function agentTools(agent: AgentName, catalog: ToolCatalog): ChatCompletionFunctionTool[] {
+  const spec = AGENTS[agent];
+  const functionTools = spec.tools.map(
+    (name): ChatCompletionFunctionTool => ({
+      type: 'function',
+      function: { name, description: catalog.TOOLS[name].description, parameters: catalog.toolJsonSchema(name) },
+    }),
+  );
+  const handoffTools = spec.handoffs.map(
+    (target): ChatCompletionFunctionTool => ({
+      type: 'function',
+      function: {
+        name: handoffToolName(target),
+        description: `Hand the conversation over to the ${target} agent. ${AGENTS[target].description}`,
+        parameters: TRANSFER_JSON_SCHEMA,
+      },
+    }),
+  );
+  return [...functionTools, ...handoffTools];
+}
+
+/** The transcript as Chat Completions messages, after the agent's system message. */
+export function toOpenAIMessages(agent: AgentName, transcript: readonly ChatMessage[]): ChatCompletionMessageParam[] {
+  const system: ChatCompletionMessageParam = {
+    role: 'system',
+    content: `${AGENTS[agent].instructions}\n\n${SHARED_CONTEXT_NOTE}`,
+  };
+  return [system, ...transcript.map(toOpenAIMessage)];
+}
+
+function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'user':
+      return { role: 'user', content: message.content };
+    case 'assistant':
+      // An empty `tool_calls` array is rejected by OpenAI: send the field only when there are calls.
+      if (message.toolCalls && message.toolCalls.length > 0) {
+        return {
+          role: 'assistant',
+          content: message.content,
+          tool_calls: message.toolCalls.map((call) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.name, arguments: call.arguments },
+          })),
+        };
+      }
+      return { role: 'assistant', content: message.content ?? '' };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    case 'event':
+      return { role: 'system', content: message.content };
+  }
+}
+
+/** Builds the `callModel` activity around an injected client. */
+export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelStepInput): Promise<ModelStepResult> } {
+  const catalog: ToolCatalog = deps.tools ?? { TOOLS, toolJsonSchema };
+  const toolsByAgent = new Map<AgentName, ChatCompletionFunctionTool[]>();
+  const toolsFor = (agent: AgentName): ChatCompletionFunctionTool[] => {
+    let tools = toolsByAgent.get(agent);
+    if (!tools) {
+      tools = agentTools(agent, catalog);
+      toolsByAgent.set(agent, tools);
+    }
+    return tools;
+  };
+  const context: ErrorContext = { model: deps.model, baseURL: deps.openai.baseURL, apiKey: deps.openai.apiKey };
+
+  return {
+    async callModel(input: ModelStepInput): Promise<ModelStepResult> {
+      const tools = toolsFor(input.agent);
+      // Only model, messages, tools and tool_choice: some compatible servers reject anything else
+      // (parallel_tool_calls, store, metadata ...).
+      const request: ChatCompletionCreateParamsNonStreaming = {
+        model: deps.model,
+        messages: toOpenAIMessages(input.agent, input.messages),
+        ...(tools.length > 0 && { tools, tool_choice: 'auto' as const }),
+      };
+      // The step owns its deadline: how fetch reports its own timeout differs between runtimes
+      // (and across realms, as under jest), an aborted signal we hold does not. The client's
+      // timeout stays as a backstop a second later.
+      const timeoutMs = deps.openai.timeout;
+      const deadline = AbortSignal.timeout(timeoutMs);
+      let completion: ChatCompletion;
+      try {
+        completion = await deps.openai.chat.completions.create(request, { signal: deadline, timeout: timeoutMs + 1_000 });
+      } catch (err) {
+        if (deadline.aborted) {
+          throw failure('ModelCall.Timeout', `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`, true);
+        }
+        const classified = classifyModelError(err, context);
+        if (classified instanceof ApplicationFailure) throw classified;
+        return classified;
+      }
+      return normaliseCompletion(completion);
+    },
+  };
+}
+
+/** The provider's answer as the desk's small result union. */
+export function normaliseCompletion(completion: ChatCompletion): ModelStepResult {
+  const choice = completion.choices?.[0];
+  if (!choice) {
+    throw ApplicationFailure.create({
+      message: 'The model server answered without any choice',
+      type: 'ModelCall.EmptyResponse',
+      nonRetryable: false,
+    });
+  }
+  if (choice.finish_reason === 'content_filter') return { kind: 'refusal', text: REFUSAL_REPLY };
+  const message = choice.message;
+  if (message.refusal) return { kind: 'refusal', text: message.refusal };
+
+  // Only function calls: the desk offers no custom tools. Arguments stay raw text; the workflow
+  // turns unparsable arguments into a tool error the model can read and fix.
+  const calls: ToolCallRequest[] = (message.tool_calls ?? []).flatMap((call) =>
+    call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+  );
+  const text = message.content && message.content.trim() !== '' ? message.content : null;
+  if (calls.length > 0) return { kind: 'tool_calls', text, calls };
+  return { kind: 'reply', text: text ?? EMPTY_REPLY };
+}
+
+/** What error messages may name: the model and endpoint, never the key (only used to scrub it). */
+export interface ErrorContext {
+  model?: string;
+  baseURL?: string;
+  apiKey?: string;
+}
+
+/** Longest wait a server's `retry-after` may impose on one retry. */
+const MAX_RETRY_DELAY_MS = 10 * 60_000;
+
+/**
+ * Maps a failed model call to a typed Temporal failure, or to a refusal result when the provider
+ * refused on content grounds (Azure answers those with a 400 `content_filter`).
+ */
+export function classifyModelError(err: unknown, context: ErrorContext = {}): ApplicationFailure | ModelStepResult {
+  if (err instanceof ApplicationFailure) return err;
+  const model = context.model ?? 'the configured model';
+  const endpoint = context.baseURL ?? 'the model server';
+  const upstream = err instanceof Error ? scrub(err.message, context.apiKey) : scrub(String(err), context.apiKey);
+
+  // Connection errors are APIErrors without a status: check them first (timeout is a subclass).
+  if (err instanceof APIConnectionTimeoutError) {
+    return failure('ModelCall.Timeout', `The model call to ${endpoint} timed out`, true);
+  }
+  if (err instanceof APIUserAbortError) {
+    return failure('ModelCall.Aborted', 'The model call was aborted', true);
+  }
+  if (err instanceof APIConnectionError) {
+    return failure('ModelCall.Unreachable', `Could not reach the model server at ${endpoint}: ${upstream}`, true);
+  }
+  if (!(err instanceof APIError) || err.status === undefined) {
+    // Not from the provider (a malformed body, a network oddity): retried, within the model
+    // step's bounded attempts, rather than guessed to be a bug.
+    return failure('ModelCall.Unexpected', `The model call failed: ${upstream}`, true);
+  }
+
+  const status = err.status;
+  const details = { status, code: err.code ?? null, type: err.type ?? null, requestId: err.requestID ?? null };
+  const said = `(${status}${err.code ? ` ${err.code}` : ''}): ${upstream}`;
+
+  if (status === 400 && isContentFilter(err)) return { kind: 'refusal', text: REFUSAL_REPLY };
+  switch (status) {
+    case 400:
+      return failure('ModelCall.BadRequest', `The model server rejected the request ${said}`, false, details);
+    case 401:
+      // The provider's message may echo part of the key: not passed on.
+      return failure(
+        'ModelCall.Unauthorized',
+        `The model server at ${endpoint} rejected the API key (401): check OPENAI_API_KEY`,
+        false,
+        details,
+      );
+    case 403:
+      return failure('ModelCall.Forbidden', `The API key may not use model "${model}" ${said}`, false, details);
+    case 404:
+      return failure(
+        'ModelCall.NotFound',
+        `Model "${model}" not found at ${endpoint} (404): unknown model or wrong OPENAI_BASE_URL`,
+        false,
+        details,
+      );
+    case 408:
+      return failure('ModelCall.Timeout', `The model server timed out ${said}`, true, details);
+    case 409:
+      return failure('ModelCall.Conflict', `The model server reported a conflict ${said}`, true, details);
+    case 422:
+      return failure('ModelCall.Unprocessable', `The model server could not process the request ${said}`, false, details);
+    case 429:
+      // Out of credit is not transient: retrying cannot fix it.
+      if (err.code === 'insufficient_quota') {
+        return failure('ModelCall.QuotaExceeded', `The model provider's quota is used up ${said}`, false, details);
+      }
+      return failure('ModelCall.RateLimited', `The model server is rate limiting ${said}`, true, details, retryAfterMs(err.headers));
+  }
+  if (status >= 500) return failure('ModelCall.ServerError', `The model server failed ${said}`, true, details);
+  return failure('ModelCall.Rejected', `The model server rejected the request ${said}`, false, details);
+}
+
+function failure(
+  type: string,
+  message: string,
+  retryable: boolean,
+  details?: Record<string, unknown>,
+  nextRetryDelay?: number,
+): ApplicationFailure {
+  // No `cause`: the provider's error carries its raw message and headers into history.
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: !retryable,
+    ...(details && { details: [details] }),
+    ...(nextRetryDelay !== undefined && { nextRetryDelay }),
+  });
+}
+
+function isContentFilter(err: APIError): boolean {
+  if (err.code === 'content_filter') return true;
+  // Azure also nests it: { error: { code: 'content_filter' | 'ResponsibleAIPolicyViolation', innererror: { code } } }.
+  const body = err.error as { code?: unknown; innererror?: { code?: unknown } } | undefined;
+  const inner = body?.innererror?.code;
+  return body?.code === 'content_filter' || inner === 'ResponsibleAIPolicyViolation' || inner === 'content_filter';
+}
+
+/** `retry-after-ms` (milliseconds), else `retry-after` (seconds or an HTTP date); undefined when absent or nonsense. */
+export function retryAfterMs(headers: Headers | undefined, now: number = Date.now()): number | undefined {
+  const valid = (ms: number): number | undefined =>
+    Number.isFinite(ms) && ms > 0 ? Math.min(Math.ceil(ms), MAX_RETRY_DELAY_MS) : undefined;
+  const ms = headers?.get('retry-after-ms');
+  if (ms) {
+    const parsed = valid(Number(ms));
+    if (parsed !== undefined) return parsed;
+  }
+  const after = headers?.get('retry-after')?.trim();
+  if (!after) return undefined;
+  if (/^\d+(\.\d+)?$/.test(after)) return valid(Number(after) * 1000);
+  return valid(Date.parse(after) - now);
+}
+
+/** Removes the API key, and anything shaped like an OpenAI key, from text bound for history and logs. */
+function scrub(text: string, apiKey: string | undefined): string {
+  let out = apiKey && apiKey.length >= 4 ? text.split(apiKey).join('[redacted]') : text;
+  out = out.replace(/sk-[A-Za-z0-9_*-]{4,}/g, 'sk-[redacted]');
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * What a tool is: a name the model sees, a description, zod parameters (the single source of the
+ * JSON schema the model is given and of argument validation), whether it writes, a log-line
+ * summary and `execute`. `execute` is synchronous on purpose: the runner calls it inside a
+ * better-sqlite3 transaction (which cannot span an await), so the rule checks and the writes
+ * they allow commit together with the idempotency record.
+ */
+import type { z } from 'zod';
+
+import type { ToolName } from '../../workflows/agents';
+import type { ToolRefusalCode } from '../../workflows/transcript';
+import type { ShopStore } from '../store';
+import type { HelpDocs } from './help-docs';
+
+/** What `execute` sees besides its arguments. The customer comes from the workflow, never the model. */
+export interface ToolContext {
+  readonly customerId: string;
+  readonly idempotencyKey: string;
+  readonly store: ShopStore;
+  /** One timestamp per call (injected so tests can pin it). */
+  readonly now: Date;
+  readonly helpDocs: HelpDocs;
+}
+
+/** A tool's answer: data for the model, or a refusal the model explains to the customer. */
+export type ToolOutcome =
+  | { ok: true; data: Record<string, unknown> }
+  | { ok: false; code: ToolRefusalCode; message: string };
+
+/** The parameters are always an object: that is what a function tool's schema must be. */
+export type ToolParameters = z.ZodObject;
+
+export interface ToolDefinition<N extends ToolName = ToolName, P extends ToolParameters = ToolParameters> {
+  readonly name: N;
+  readonly description: string;
+  readonly parameters: P;
+  /** Mutating tools run exactly once per idempotency key (see runner.ts). */
+  readonly mutating: boolean;
+  /** The detail after the tool name in a log line, e.g. `order 12345 $99.99`. */
+  summary(args: z.output<P>): string;
+  execute(args: z.output<P>, ctx: ToolContext): ToolOutcome;
+}
+
+/** Declares a tool; the identity function keeps the literal name and infers `args` from the schema. */
+export function defineTool<N extends ToolName, P extends ToolParameters>(def: ToolDefinition<N, P>): ToolDefinition<N, P> {
+  return def;
+}
+
+export function ok(data: Record<string, unknown>): ToolOutcome {
+  return { ok: true, data };
+}
+
+export function refuse(code: ToolRefusalCode, message: string): ToolOutcome {
+  return { ok: false, code, message };
+}

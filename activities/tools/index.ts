@@ -1,0 +1,9 @@
+/**
+ * The function tools' public face. The model activity reads `TOOLS[name].description` and
+ * `toolJsonSchema(name)` to offer tools; the activities factory calls `createToolRunner(store)`;
+ * the workflow's activity summaries come from `describeToolCall`.
+ */
+export { TOOLS, describeToolCall, toolJsonSchema, type ToolJsonSchema } from './registry';
+export { createToolRunner, type ToolRunner, type ToolRunnerOptions } from './runner';
+export type { ToolContext, ToolDefinition, ToolOutcome } from './define';
+export { createHelpDocs, loadHelpArticles, type HelpArticle, type HelpDocs, type HelpHit } from './help-docs';

@@ -1,0 +1,178 @@
+/**
+ * `runTool`, the activity body for every function tool call. It refuses what the model can fix
+ * (unknown tool, a tool this agent may not use, bad JSON, invalid arguments) as a result the
+ * model reads, and runs the rest against the shop. Mutating tools run exactly once per
+ * idempotency key: the key's earlier outcome is looked up, the rules are checked, the write is
+ * done and the outcome recorded, all in one `BEGIN IMMEDIATE` transaction, so a retried activity
+ * (after a crash, a timeout, a second worker) returns the recorded outcome instead of acting
+ * again. Failures that are not the model's: transient database trouble is a retryable
+ * `Shop.Unavailable`; anything else is a bug and non-retryable.
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
+
+import { AGENTS, isAgentName, isToolName } from '../../workflows/agents';
+import type { ToolRefusalCode, ToolRunInput, ToolRunResult } from '../../workflows/transcript';
+import type { ShopStore } from '../store';
+import type { ToolContext, ToolDefinition, ToolOutcome } from './define';
+import { createHelpDocs, loadHelpArticles, type HelpDocs } from './help-docs';
+import { TOOLS } from './registry';
+
+export interface ToolRunnerOptions {
+  /** The clock for the rows' timestamps. */
+  now?: () => Date;
+  /** The help-centre index; by default the articles in `<repo>/help-docs/`. */
+  helpDocs?: HelpDocs;
+  /** Where the `DESK_FAULT` test hook reads its settings; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+  /** What the `DESK_FAULT` test hook does; SIGKILL of this process by default. */
+  kill?: () => void;
+}
+
+export interface ToolRunner {
+  runTool(input: ToolRunInput): Promise<ToolRunResult>;
+}
+
+/** better-sqlite3 / Node error codes that mean "try again later", not "this call is wrong". */
+const TRANSIENT_CODE =
+  /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|READONLY|INTERRUPT)|EIO|ENOSPC|EAGAIN|EBUSY|EMFILE|ENFILE)/;
+
+export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {}): ToolRunner {
+  const now = opts.now ?? (() => new Date());
+  const helpDocs = opts.helpDocs ?? createHelpDocs(loadHelpArticles());
+  const env = opts.env ?? process.env;
+  const kill = opts.kill ?? (() => process.kill(process.pid, 'SIGKILL'));
+
+  // A closure, not a method: the activities object hands `runTool` around unbound.
+  async function runTool(input: ToolRunInput): Promise<ToolRunResult> {
+    if (!input.customerId || !input.idempotencyKey) {
+      throw ApplicationFailure.nonRetryable('runTool needs a customerId and an idempotencyKey', 'Tool.BadInput');
+    }
+    if (!isToolName(input.tool)) return refusal('unknown_tool', `There is no tool named ${input.tool}.`);
+    const allowed: readonly string[] = isAgentName(input.agent) ? AGENTS[input.agent].tools : [];
+    if (!allowed.includes(input.tool)) {
+      return refusal('not_allowed', `${input.tool} is not one of ${input.agent}'s tools; available: ${allowed.join(', ') || 'none'}.`);
+    }
+    const def: ToolDefinition = TOOLS[input.tool];
+
+    let raw: unknown;
+    try {
+      // Some models send "" for a call without arguments; that is an empty object, not bad JSON.
+      raw = input.arguments.trim() === '' ? {} : JSON.parse(input.arguments);
+    } catch (err) {
+      return refusal('invalid_arguments', `The arguments are not valid JSON: ${(err as Error).message}`);
+    }
+    const parsed = def.parameters.safeParse(raw);
+    if (!parsed.success) {
+      return refusal('invalid_arguments', `Invalid arguments for ${def.name}: ${formatIssues(parsed.error.issues)}.`);
+    }
+
+    const ctx: ToolContext = {
+      customerId: input.customerId,
+      idempotencyKey: input.idempotencyKey,
+      store,
+      now: now(),
+      helpDocs,
+    };
+    try {
+      if (!def.mutating) return store.readTransaction(() => def.execute(parsed.data, ctx));
+      const { result, replayed } = store.writeTransaction(() => runOnce(store, def, parsed.data, ctx));
+      if (!replayed) faultAfterCommit(def.name, input.idempotencyKey);
+      return result;
+    } catch (err) {
+      throw toFailure(err);
+    }
+  }
+
+  /**
+   * TEST HOOK for the crash test: with `DESK_FAULT=kill-after-commit:<tool>`, the process kills
+   * itself right after that tool's transaction commits and before the activity can report back,
+   * the worst moment for exactly-once. It fires at most once per marker file
+   * (`DESK_FAULT_MARKER`, else one per idempotency key in the temp folder), created before the
+   * kill, so the retry on a fresh worker runs normally and must replay the recorded outcome.
+   */
+  function faultAfterCommit(tool: string, idempotencyKey: string): void {
+    if (env.DESK_FAULT !== `kill-after-commit:${tool}`) return;
+    const marker =
+      env.DESK_FAULT_MARKER || join(tmpdir(), `desk-fault-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 16)}`);
+    try {
+      writeFileSync(marker, `${idempotencyKey}\n`, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return; // This fault already fired once.
+      throw err; // A marker that cannot be written would make the hook kill on every retry.
+    }
+    kill();
+  }
+
+  return { runTool };
+}
+
+/** Inside the caller's immediate transaction: replay the key's outcome, or act and record it. */
+function runOnce(
+  store: ShopStore,
+  def: ToolDefinition,
+  args: z.output<ToolDefinition['parameters']>,
+  ctx: ToolContext,
+): { result: ToolRunResult; replayed: boolean } {
+  const argumentsJson = canonicalJson(args);
+  const prior = store.getToolCall(ctx.idempotencyKey);
+  if (prior) {
+    if (prior.tool !== def.name || prior.argumentsJson !== argumentsJson || prior.customerId !== ctx.customerId) {
+      // The workflow reused a key for a different call: a bug upstream, never the model's doing.
+      throw ApplicationFailure.create({
+        type: 'Tool.IdempotencyConflict',
+        nonRetryable: true,
+        message:
+          `Idempotency key ${ctx.idempotencyKey} was already used for ${prior.tool} ${prior.argumentsJson} ` +
+          `(customer ${prior.customerId}); refusing ${def.name} ${argumentsJson} (customer ${ctx.customerId}).`,
+      });
+    }
+    const stored = JSON.parse(prior.resultJson) as ToolOutcome;
+    // The contract's refusal has no `replayed` field; a replayed refusal is the same refusal.
+    return { result: stored.ok ? { ...stored, replayed: true } : stored, replayed: true };
+  }
+  const outcome = def.execute(args, ctx);
+  // Refusals are recorded too, so a retry cannot turn a refusal into a success or vice versa.
+  store.insertToolCall({
+    idempotencyKey: ctx.idempotencyKey,
+    tool: def.name,
+    customerId: ctx.customerId,
+    argumentsJson,
+    resultJson: JSON.stringify(outcome),
+    createdAt: ctx.now.toISOString(),
+  });
+  return { result: outcome, replayed: false };
+}
+
+function refusal(code: ToolRefusalCode, message: string): ToolRunResult {
+  return { ok: false, code, message };
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.length ? i.path.join('.') : '(arguments)'}: ${i.message}`).join('; ');
+}
+
+/** JSON with object keys sorted at every level: equal arguments give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function toFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error ? err : undefined;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && TRANSIENT_CODE.test(code)) {
+    return ApplicationFailure.create({ type: 'Shop.Unavailable', nonRetryable: false, message: `Shop database unavailable (${code}): ${message}`, cause });
+  }
+  return ApplicationFailure.create({ type: 'Tool.InternalError', nonRetryable: true, message: `Tool failed: ${message}`, cause });
+}

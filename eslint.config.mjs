@@ -1,0 +1,41 @@
+// The workflow boundary, checked by a tool instead of memory: code under workflows/ runs in
+// Temporal's deterministic sandbox, so it may not value-import Node built-ins, the model client,
+// worker or activity packages, or anything from activities/. Type imports are fine.
+import { builtinModules } from 'node:module';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.temporal/**', '.data/**', 'coverage/**', 'dist/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parser: tseslint.parser },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'openai', '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'better-sqlite3'].map((name) => ({
+            name,
+            message: 'workflows/ runs in the deterministic sandbox: side effects belong in activities/.',
+            allowTypeImports: true,
+          })),
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/**', 'openai/*', '@temporalio/worker/*', '@temporalio/activity/*'],
+              message: 'workflows/ may only type-import activity code: `import type ... from "../activities"`.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,88 @@
+/**
+ * Shared set-up for the workflow tests: the time-skipping server from the project's own install
+ * (scripts/temporal-binaries.ts), the workflow bundle built once per file, a temporary shop
+ * database, and a worker run for the duration of one test body.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, makeTelemetryFilterString, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DeskActivities } from '../../activities';
+import { openShopStore, type ShopStore } from '../../activities/store';
+import { createToolRunner } from '../../activities/tools';
+import { testServerOption } from '../../scripts/temporal-binaries';
+import { WORKFLOWS_PATH } from '../../worker/worker';
+
+let runtimeInstalled = false;
+/** Keep test output to warnings and errors. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) } },
+    });
+  } catch {
+    // already installed by another file in this process
+  }
+}
+
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerOption() } });
+  // The time-skipping server knows no custom search attributes until told; it can add but not list them.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: { CurrentAgent: INDEXED_KEYWORD, CustomerId: INDEXED_KEYWORD, HandoffCount: INDEXED_INT },
+  });
+  return env;
+}
+
+/** temporal.api.enums.v1.IndexedValueType */
+const INDEXED_KEYWORD = 2;
+const INDEXED_INT = 3;
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+}
+
+export interface TempShop {
+  store: ShopStore;
+  dispose(): void;
+}
+
+export function tempShop(): TempShop {
+  const dir = mkdtempSync(path.join(tmpdir(), 'desk-shop-'));
+  const store = openShopStore(path.join(dir, 'shop.db'));
+  return {
+    store,
+    dispose() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let queueSeq = 0;
+/** A task queue of its own per test, so workers of different tests never share work. */
+export function uniqueTaskQueue(): string {
+  return `test-${process.pid}-${++queueSeq}`;
+}
+
+export async function runWithWorker<T>(
+  env: TestWorkflowEnvironment,
+  opts: { bundle: WorkflowBundleWithSourceMap; taskQueue: string; callModel: DeskActivities['callModel']; store: ShopStore; runTool?: DeskActivities['runTool']; overrides?: Partial<WorkerOptions> },
+  body: () => Promise<T>,
+): Promise<T> {
+  const runTool = opts.runTool ?? createToolRunner(opts.store).runTool;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: opts.taskQueue,
+    workflowBundle: opts.bundle,
+    activities: { callModel: opts.callModel, runTool },
+    ...opts.overrides,
+  });
+  return worker.runUntil(body());
+}

@@ -1,0 +1,378 @@
+/**
+ * The model step against a fake OpenAI-compatible server on a real local port, scripted per test:
+ * the request it builds (instructions, transcript, tools with schemas) and how it maps every
+ * answer and failure (replies, tool calls, refusals, 4xx/5xx, timeouts, refused connections).
+ * The real `openai` client does the HTTP; nothing is mocked.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+
+import {
+  EMPTY_REPLY,
+  REFUSAL_REPLY,
+  SHARED_CONTEXT_NOTE,
+  classifyModelError,
+  createModelStep,
+  createOpenAIClient,
+  retryAfterMs,
+  type ToolCatalog,
+} from '../../activities/model';
+import { AGENTS, TOOL_NAMES, type ToolName } from '../../workflows/agents';
+import type { ChatMessage, ModelStepInput } from '../../workflows/transcript';
+
+const API_KEY = 'sk-test-SECRET-0123456789abcdef';
+const MODEL = 'gpt-test-model';
+
+// ---------------------------------------------------------------------------------------------
+// A scripted OpenAI-compatible server
+
+interface Scripted {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Never answer (for the timeout test). */
+  hang?: boolean;
+}
+
+interface FakeServer {
+  baseURL: string;
+  /** Parsed JSON bodies of every request received. */
+  requests: Array<Record<string, any>>;
+  close(): Promise<void>;
+}
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+async function fakeServer(script: (body: Record<string, any>) => Scripted): Promise<FakeServer> {
+  const requests: Array<Record<string, any>> = [];
+  const server = await listen((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, any>;
+      requests.push(body);
+      const answer = script(body);
+      if (answer.hang) return;
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
+      res.end(JSON.stringify(answer.body ?? {}));
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function completion(message: Record<string, unknown>, finishReason = 'stop'): Scripted {
+  return {
+    body: {
+      id: 'chatcmpl-test',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: MODEL,
+      choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, ...message }, logprobs: null, finish_reason: finishReason }],
+      usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    },
+  };
+}
+
+function apiError(status: number, message: string, code: string | null = null, headers?: Record<string, string>): Scripted {
+  return { status, headers, body: { error: { message, type: 'invalid_request_error', param: null, code } } };
+}
+
+// A fake tool registry (habit 12): schemas derived with zod, as the real one does.
+const fakeParameters = (name: ToolName): z.ZodObject => z.object({ order_id: z.string().describe(`order for ${name}`) });
+const fakeCatalog: ToolCatalog = {
+  TOOLS: Object.fromEntries(TOOL_NAMES.map((name) => [name, { name, description: `Fake description of ${name}` }])) as ToolCatalog['TOOLS'],
+  toolJsonSchema: (name) => {
+    const { $schema: _drop, ...schema } = z.toJSONSchema(fakeParameters(name), { io: 'input' });
+    return schema;
+  },
+};
+
+let server: FakeServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function stepAgainst(script: (body: Record<string, any>) => Scripted, timeoutMs = 5_000) {
+  server = await fakeServer(script);
+  const openai = createOpenAIClient({ apiKey: API_KEY, baseURL: server.baseURL, timeoutMs });
+  return createModelStep({ openai, model: MODEL, tools: fakeCatalog });
+}
+
+const hello: ModelStepInput = { agent: 'receptionist', messages: [{ role: 'user', content: 'Hello there' }] };
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected the model step to fail');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('callModel: requests and results', () => {
+  it('returns a plain reply and sends only model, messages, tools and tool_choice', async () => {
+    const step = await stepAgainst(() => completion({ content: 'Hi! How can I help?' }));
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: 'Hi! How can I help?' });
+
+    const request = server!.requests[0]!;
+    expect(Object.keys(request).sort()).toEqual(['messages', 'model', 'tool_choice', 'tools']);
+    expect(request.model).toBe(MODEL);
+    expect(request.tool_choice).toBe('auto');
+    expect(request.messages).toEqual([
+      { role: 'system', content: `${AGENTS.receptionist.instructions}\n\n${SHARED_CONTEXT_NOTE}` },
+      { role: 'user', content: 'Hello there' },
+    ]);
+  });
+
+  it('offers billing its function tools and handoffs with JSON schemas, converts the transcript and returns tool calls', async () => {
+    const step = await stepAgainst(() =>
+      completion(
+        {
+          content: 'Let me check that order.',
+          tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'get_order_status', arguments: '{"order_id":"12345"}' } }],
+        },
+        'tool_calls',
+      ),
+    );
+    const transcript: ChatMessage[] = [
+      { role: 'user', content: 'I want a refund for #12345' },
+      {
+        role: 'assistant',
+        agent: 'receptionist',
+        content: null,
+        toolCalls: [{ id: 'conv-1:1:1:0', name: 'transfer_to_billing', arguments: '{"reason":"refund for 12345"}' }],
+      },
+      { role: 'tool', toolCallId: 'conv-1:1:1:0', name: 'transfer_to_billing', content: '{"ok":true,"data":{"to":"billing"}}' },
+      { role: 'event', content: 'The conversation was handed to billing.' },
+      { role: 'assistant', agent: 'billing', content: 'One moment.' },
+    ];
+
+    const result = await step.callModel({ agent: 'billing', messages: transcript });
+    expect(result).toEqual({
+      kind: 'tool_calls',
+      text: 'Let me check that order.',
+      calls: [{ id: 'call_abc', name: 'get_order_status', arguments: '{"order_id":"12345"}' }],
+    });
+
+    const request = server!.requests[0]!;
+    expect(request.messages).toEqual([
+      { role: 'system', content: `${AGENTS.billing.instructions}\n\n${SHARED_CONTEXT_NOTE}` },
+      { role: 'user', content: 'I want a refund for #12345' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'conv-1:1:1:0', type: 'function', function: { name: 'transfer_to_billing', arguments: '{"reason":"refund for 12345"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'conv-1:1:1:0', content: '{"ok":true,"data":{"to":"billing"}}' },
+      { role: 'system', content: 'The conversation was handed to billing.' },
+      { role: 'assistant', content: 'One moment.' },
+    ]);
+
+    const tools = request.tools as Array<{ type: string; function: { name: string; description: string; parameters: any } }>;
+    expect(tools.map((t) => t.function.name)).toEqual([
+      'get_order_status',
+      'process_refund',
+      'get_invoice',
+      'transfer_to_order',
+      'transfer_to_receptionist',
+    ]);
+    expect(tools.every((t) => t.type === 'function')).toBe(true);
+    expect(tools[1]!.function.description).toBe('Fake description of process_refund');
+    expect(tools[1]!.function.parameters).toEqual(fakeCatalog.toolJsonSchema('process_refund'));
+    const transfer = tools[3]!.function;
+    expect(transfer.description).toContain(AGENTS.order.description);
+    expect(transfer.parameters).toMatchObject({
+      type: 'object',
+      properties: { reason: { type: 'string' } },
+      required: ['reason'],
+    });
+    expect(transfer.parameters.$schema).toBeUndefined();
+  });
+
+  it('returns a handoff as a tool call', async () => {
+    const step = await stepAgainst(() =>
+      completion(
+        { tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'transfer_to_billing', arguments: '{"reason":"Customer wants a refund"}' } }] },
+        'tool_calls',
+      ),
+    );
+    await expect(step.callModel(hello)).resolves.toEqual({
+      kind: 'tool_calls',
+      text: null,
+      calls: [{ id: 'call_1', name: 'transfer_to_billing', arguments: '{"reason":"Customer wants a refund"}' }],
+    });
+    expect((server!.requests[0]!.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual([
+      'transfer_to_order',
+      'transfer_to_billing',
+      'transfer_to_tech',
+    ]);
+  });
+
+  it('passes malformed tool-call arguments through raw (the workflow answers them with a tool error)', async () => {
+    const step = await stepAgainst(() =>
+      completion({ tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'get_order_status', arguments: '{"order_id": 123' } }] }, 'tool_calls'),
+    );
+    const result = await step.callModel({ agent: 'order', messages: hello.messages });
+    expect(result).toEqual({ kind: 'tool_calls', text: null, calls: [{ id: 'call_x', name: 'get_order_status', arguments: '{"order_id": 123' }] });
+  });
+
+  it('maps finish_reason content_filter to the canned refusal', async () => {
+    const step = await stepAgainst(() => completion({ content: null }, 'content_filter'));
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
+  });
+
+  it("maps Azure's 400 content_filter to the canned refusal, not a failure", async () => {
+    const step = await stepAgainst(() => apiError(400, 'The response was filtered due to the prompt triggering content management policy.', 'content_filter'));
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
+  });
+
+  it("returns the model's own refusal text", async () => {
+    const step = await stepAgainst(() => completion({ content: null, refusal: "I can't help with that." }));
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: "I can't help with that." });
+  });
+
+  it('answers an empty completion with a polite reply instead of failing', async () => {
+    const step = await stepAgainst(() => completion({ content: '' }));
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: EMPTY_REPLY });
+  });
+});
+
+describe('callModel: failures', () => {
+  it('429 with retry-after: 7 is a retryable RateLimited failure with nextRetryDelay 7 s', async () => {
+    const step = await stepAgainst(() => apiError(429, 'Rate limit reached', 'rate_limit_exceeded', { 'retry-after': '7' }));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.RateLimited');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.nextRetryDelay).toBe(7_000);
+  });
+
+  it('429 insufficient_quota is not retried', async () => {
+    const step = await stepAgainst(() => apiError(429, 'You exceeded your current quota', 'insufficient_quota'));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.QuotaExceeded');
+    expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('500 is a retryable ServerError after exactly one HTTP request (maxRetries 0)', async () => {
+    const step = await stepAgainst(() => ({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } }));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.ServerError');
+    expect(failure.nonRetryable).toBe(false);
+    expect(server!.requests).toHaveLength(1);
+  });
+
+  it('401 is non-retryable, points at OPENAI_API_KEY and never contains the key', async () => {
+    const step = await stepAgainst(() => apiError(401, `Incorrect API key provided: ${API_KEY}.`, 'invalid_api_key'));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.Unauthorized');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('OPENAI_API_KEY');
+    expect(JSON.stringify({ message: failure.message, details: failure.details, stack: failure.stack })).not.toContain('SECRET');
+  });
+
+  it('a key echoed in any other error message is scrubbed', async () => {
+    const step = await stepAgainst(() => apiError(400, `Bad thing with key ${API_KEY}`));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.BadRequest');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).not.toContain('SECRET');
+  });
+
+  it('404 is non-retryable and names the model', async () => {
+    const step = await stepAgainst(() => apiError(404, `The model ${MODEL} does not exist`, 'model_not_found'));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.NotFound');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`"${MODEL}"`);
+    expect(failure.message).toContain('OPENAI_BASE_URL');
+  });
+
+  it.each([
+    [403, 'ModelCall.Forbidden', true],
+    [422, 'ModelCall.Unprocessable', true],
+    [408, 'ModelCall.Timeout', false],
+    [409, 'ModelCall.Conflict', false],
+    [503, 'ModelCall.ServerError', false],
+  ])('%i is %s (nonRetryable %s)', async (status, type, nonRetryable) => {
+    const step = await stepAgainst(() => apiError(status, 'nope'));
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe(type);
+    expect(failure.nonRetryable).toBe(nonRetryable);
+  });
+
+  it('a server that never answers is a retryable Timeout', async () => {
+    const step = await stepAgainst(() => ({ hang: true }), 200);
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.Timeout');
+    expect(failure.nonRetryable).toBe(false);
+    expect(server!.requests).toHaveLength(1);
+  });
+
+  it('a refused connection is a retryable Unreachable failure', async () => {
+    const closed = await listen(() => {});
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const openai = createOpenAIClient({ apiKey: API_KEY, baseURL: `http://127.0.0.1:${port}/v1`, timeoutMs: 2_000 });
+    const step = createModelStep({ openai, model: MODEL, tools: fakeCatalog });
+    const failure = await failureOf(step.callModel(hello));
+    expect(failure.type).toBe('ModelCall.Unreachable');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toContain(`127.0.0.1:${port}`);
+  });
+});
+
+describe('classifyModelError and retryAfterMs', () => {
+  it('retries an error that did not come from the provider', () => {
+    const result = classifyModelError(new TypeError('fetch body broke'));
+    expect(result).toBeInstanceOf(ApplicationFailure);
+    expect(result).toMatchObject({ type: 'ModelCall.Unexpected', nonRetryable: false });
+  });
+
+  it('passes an ApplicationFailure through unchanged', () => {
+    const failure = ApplicationFailure.create({ type: 'X', message: 'x' });
+    expect(classifyModelError(failure)).toBe(failure);
+  });
+
+  it('reads retry-after-ms, retry-after seconds and retry-after HTTP dates', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    expect(retryAfterMs(new Headers({ 'retry-after-ms': '1500' }), now)).toBe(1_500);
+    expect(retryAfterMs(new Headers({ 'retry-after': '7' }), now)).toBe(7_000);
+    expect(retryAfterMs(new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), now)).toBe(30_000);
+    expect(retryAfterMs(new Headers({ 'retry-after': 'soon' }), now)).toBeUndefined();
+    expect(retryAfterMs(new Headers({}), now)).toBeUndefined();
+  });
+});
+
+describe('the default tool catalog', () => {
+  it('offers the real registry schemas when no catalog is injected', async () => {
+    server = await fakeServer(() => completion({ content: 'ok' }));
+    const openai = createOpenAIClient({ apiKey: API_KEY, baseURL: server.baseURL, timeoutMs: 5_000 });
+    await createModelStep({ openai, model: MODEL }).callModel({ agent: 'billing', messages: hello.messages });
+    const tools = server.requests[0]!.tools as Array<{ function: { name: string; parameters: any } }>;
+    const refund = tools.find((t) => t.function.name === 'process_refund')!.function.parameters;
+    expect(refund).toMatchObject({ type: 'object', properties: { order_id: {}, amount: { type: 'number' }, reason: {} } });
+    expect(refund.required).toEqual(expect.arrayContaining(['order_id', 'amount']));
+  });
+});

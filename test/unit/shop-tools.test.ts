@@ -1,0 +1,441 @@
+/**
+ * The function tools through `runTool`, against a fresh seeded database per test: each tool's
+ * answer, the refusals the model reads, exactly-once for writes, the failure types Temporal
+ * sees, the crash-test hook, and the registry helpers the model activity relies on.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+import { ApplicationFailure } from '@temporalio/common';
+
+import { openShopStore, type ShopStore } from '../../activities/store';
+import { TOOLS, createToolRunner, describeToolCall, toolJsonSchema, type ToolRunner } from '../../activities/tools';
+import { AGENTS, TOOL_NAMES, type AgentName } from '../../workflows/agents';
+import type { ToolRunResult } from '../../workflows/transcript';
+
+const NOW = new Date('2025-02-01T12:00:00.000Z');
+
+let dir: string;
+let store: ShopStore;
+let runner: ToolRunner;
+let keySeq = 0;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shop-tools-'));
+  store = openShopStore(join(dir, 'shop.db'));
+  runner = createToolRunner(store, { now: () => NOW, env: {} });
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface CallOptions {
+  agent?: AgentName;
+  customerId?: string;
+  key?: string;
+  r?: ToolRunner;
+}
+
+/** Runs a tool as the agent that owns it (unless told otherwise), for alice, with a fresh key. */
+function call(tool: string, args: unknown, opts: CallOptions = {}): Promise<ToolRunResult> {
+  const agent = opts.agent ?? (Object.values(AGENTS).find((a) => (a.tools as readonly string[]).includes(tool))?.name || 'order');
+  return (opts.r ?? runner).runTool({
+    agent,
+    tool,
+    arguments: typeof args === 'string' ? args : JSON.stringify(args),
+    customerId: opts.customerId ?? 'alice',
+    idempotencyKey: opts.key ?? `wf-test:1:1:${keySeq++}`,
+  });
+}
+
+function data(result: ToolRunResult): Record<string, unknown> {
+  if (!result.ok) throw new Error(`expected ok, got ${result.code}: ${result.message}`);
+  return result.data;
+}
+
+const refundCount = () => store.db.prepare('SELECT COUNT(*) FROM refunds').pluck().get();
+
+describe('order tools', () => {
+  it('get_order_status returns the order in dollars, accepting #12345', async () => {
+    expect(data(await call('get_order_status', { order_id: '#12345' }))).toEqual({
+      order_id: '12345',
+      status: 'shipped',
+      placed_at: '2025-01-02T10:15:00.000Z',
+      items: [
+        { name: 'Widget A', sku: 'WID-A', quantity: 1, unit_price: 59.99 },
+        { name: 'Widget B', sku: 'WID-B', quantity: 1, unit_price: 40 },
+      ],
+      currency: 'USD',
+      total: 99.99,
+      refunded: 0,
+      refundable: 99.99,
+      shipping_address: expect.any(String),
+      carrier: 'UPS',
+      tracking_number: 'TRK-98765',
+    });
+    expect(data(await call('get_order_status', { order_id: '33333' }))).toMatchObject({ total: 80, refunded: 30, refundable: 50 });
+  });
+
+  it('track_shipment gives carrier and tracking, or says it has not shipped', async () => {
+    expect(data(await call('track_shipment', { order_id: '12345' }))).toMatchObject({
+      status: 'shipped',
+      shipped: true,
+      carrier: 'UPS',
+      tracking_number: 'TRK-98765',
+    });
+    expect(data(await call('track_shipment', { order_id: '67890' }))).toMatchObject({
+      status: 'pending',
+      shipped: false,
+      tracking_number: null,
+      note: expect.stringContaining('not shipped'),
+    });
+  });
+
+  it('cancel_order cancels a pending order and records it', async () => {
+    expect(data(await call('cancel_order', { order_id: '67890', reason: 'changed my mind' }))).toMatchObject({
+      order_id: '67890',
+      status: 'cancelled',
+      refundable: 149.99,
+    });
+    expect(store.findCustomerOrder('alice', '67890')?.status).toBe('cancelled');
+    expect(store.db.prepare("SELECT reason FROM cancellations WHERE order_id = '67890'").pluck().get()).toBe('changed my mind');
+  });
+
+  it('cancel_order refuses a shipped or already cancelled order', async () => {
+    expect(await call('cancel_order', { order_id: '12345' })).toEqual({
+      ok: false,
+      code: 'invalid_state',
+      message: expect.stringContaining('shipped'),
+    });
+    expect(await call('cancel_order', { order_id: '22222' })).toMatchObject({ ok: false, code: 'invalid_state' });
+    expect(store.findCustomerOrder('alice', '12345')?.status).toBe('shipped');
+  });
+
+  it('update_shipping_address changes a pending order only', async () => {
+    const address = '1 New Road, Leeds LS1 1AA, United Kingdom';
+    expect(data(await call('update_shipping_address', { order_id: '67890', address }))).toMatchObject({
+      order_id: '67890',
+      old_address: expect.stringContaining('Baker Street'),
+      new_address: address,
+    });
+    expect(store.findCustomerOrder('alice', '67890')?.shippingAddress).toBe(address);
+    expect(await call('update_shipping_address', { order_id: '12345', address })).toMatchObject({ ok: false, code: 'invalid_state' });
+    expect(store.findCustomerOrder('alice', '12345')?.shippingAddress).not.toBe(address);
+  });
+});
+
+describe('billing tools', () => {
+  it('process_refund refunds within the limit', async () => {
+    expect(data(await call('process_refund', { order_id: '12345', amount: 99.99, reason: 'Arrived broken' }))).toEqual({
+      refund_id: 'RF-1002',
+      order_id: '12345',
+      currency: 'USD',
+      amount: 99.99,
+      reason: 'Arrived broken',
+      order_total: 99.99,
+      refunded_total: 99.99,
+      refundable_remaining: 0,
+      refunded_at: NOW.toISOString(),
+    });
+    expect(store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
+  });
+
+  it('process_refund refuses more than the refundable remainder, writing nothing', async () => {
+    const result = await call('process_refund', { order_id: '12345', amount: 500, reason: 'compensation' });
+    expect(result).toEqual({ ok: false, code: 'over_limit', message: expect.stringContaining('at most $99.99') });
+    expect(refundCount()).toBe(1); // the seed's refund only
+    // A partially refunded order: only what is left.
+    expect(await call('process_refund', { order_id: '33333', amount: 60, reason: 'damaged' })).toMatchObject({
+      ok: false,
+      code: 'over_limit',
+      message: expect.stringContaining('$50.00'),
+    });
+  });
+
+  it('refunding the full amount twice with two keys: the second is refused', async () => {
+    const args = { order_id: '12345', amount: 99.99, reason: 'Arrived broken' };
+    expect((await call('process_refund', args, { key: 'k-1' })).ok).toBe(true);
+    expect(await call('process_refund', args, { key: 'k-2' })).toEqual({
+      ok: false,
+      code: 'invalid_state',
+      message: expect.stringContaining('already refunded'),
+    });
+    expect(store.refundedCents('12345')).toBe(9999);
+  });
+
+  it('get_invoice lists lines, total and refunds', async () => {
+    expect(data(await call('get_invoice', { order_id: '33333' }))).toMatchObject({
+      invoice_number: 'INV-33333',
+      billed_to: { name: 'Alice Martin', email: 'alice@example.com' },
+      lines: [{ name: 'Headphones', quantity: 1, unit_price: 80, amount: 80 }],
+      total: 80,
+      refunds: [{ refund_id: 'RF-1001', amount: 30 }],
+      refunded: 30,
+      net_paid: 50,
+    });
+  });
+});
+
+describe('tech tools', () => {
+  it('search_help_docs finds the rate-limit article for "429 too many requests"', async () => {
+    const { results } = data(await call('search_help_docs', { query: '429 too many requests' })) as {
+      results: Array<{ id: string; title: string; snippet: string }>;
+    };
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.length).toBeLessThanOrEqual(3);
+    expect(results[0]).toMatchObject({ id: 'rate-limits-429', title: expect.stringContaining('429') });
+    expect(results[0]?.snippet).toMatch(/429/);
+  });
+
+  it('search_help_docs tolerates typos and prefixes', async () => {
+    const first = async (query: string) =>
+      (data(await call('search_help_docs', { query })) as { results: Array<{ id: string }> }).results[0]?.id;
+    expect(await first('webhok signatur')).toBe('webhooks');
+    expect(await first('401 unauthorized api key')).toBe('api-keys-401-403');
+    expect(await first('paginat cursor')).toBe('pagination');
+  });
+
+  it('create_support_ticket opens a ticket with default priority', async () => {
+    expect(
+      data(await call('create_support_ticket', { subject: 'Webhooks not arriving', description: 'No order.shipped events since Monday.' })),
+    ).toEqual({
+      ticket_id: 'TCK-1001',
+      subject: 'Webhooks not arriving',
+      priority: 'normal',
+      status: 'open',
+      created_at: NOW.toISOString(),
+    });
+    expect(store.listTickets('alice')).toEqual([expect.objectContaining({ id: 'TCK-1001', customerId: 'alice' })]);
+  });
+});
+
+describe('customer scoping', () => {
+  it.each([
+    ['get_order_status', { order_id: '24680' }],
+    ['track_shipment', { order_id: '24680' }],
+    ['get_invoice', { order_id: '24680' }],
+    ['cancel_order', { order_id: '13579' }],
+    ['update_shipping_address', { order_id: '13579', address: '1 Thief Lane, Nowhere 00000' }],
+    ['process_refund', { order_id: '24680', amount: 10, reason: 'because' }],
+  ])("%s on bob's order in alice's conversation reads as not found and changes nothing", async (tool, args) => {
+    const before = store.counts();
+    const result = await call(tool, args);
+    expect(result).toEqual({ ok: false, code: 'not_found', message: `Order ${args.order_id} was not found for this customer` });
+    // Exactly the wording of a missing order.
+    expect(await call(tool, { ...args, order_id: '55555' })).toMatchObject({ message: 'Order 55555 was not found for this customer' });
+    const after = store.counts();
+    expect({ ...after, tool_calls: 0 }).toEqual({ ...before, tool_calls: 0 });
+    expect(store.findCustomerOrder('bob', '13579')).toMatchObject({ status: 'pending', shippingAddress: expect.stringContaining('Market Street') });
+  });
+
+  it('ignores a customer id the model slips into the arguments', async () => {
+    expect(await call('get_order_status', { order_id: '24680', customer_id: 'bob' })).toMatchObject({ ok: false, code: 'not_found' });
+  });
+});
+
+describe('exactly once', () => {
+  const args = { order_id: '12345', amount: 25, reason: 'Late delivery' };
+
+  it('the same key twice writes one refund and replays the first result', async () => {
+    const first = await call('process_refund', args, { key: 'once' });
+    const second = await call('process_refund', { ...args, order_id: '#12345' }, { key: 'once' });
+    expect(first.ok).toBe(true);
+    expect(second).toEqual({ ...first, replayed: true });
+    expect(store.listRefunds('12345')).toHaveLength(1);
+    expect(store.getToolCall('once')).toMatchObject({ tool: 'process_refund', customerId: 'alice' });
+  });
+
+  it('the same key with different arguments is an IdempotencyConflict, writing nothing', async () => {
+    await call('process_refund', args, { key: 'conflict' });
+    const err = await call('process_refund', { ...args, amount: 30 }, { key: 'conflict' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'Tool.IdempotencyConflict', nonRetryable: true });
+    await expect(call('cancel_order', { order_id: '67890' }, { key: 'conflict' })).rejects.toMatchObject({
+      type: 'Tool.IdempotencyConflict',
+    });
+    expect(store.listRefunds('12345')).toHaveLength(1);
+    expect(store.findCustomerOrder('alice', '67890')?.status).toBe('pending');
+  });
+
+  it('a refusal is recorded and replayed as the same refusal', async () => {
+    const first = await call('cancel_order', { order_id: '12345' }, { key: 'refused' });
+    expect(first).toMatchObject({ ok: false, code: 'invalid_state' });
+    expect(await call('cancel_order', { order_id: '12345' }, { key: 'refused' })).toEqual(first);
+    expect(store.getToolCall('refused')).toBeDefined();
+  });
+
+  it('replays a ticket and a cancellation without writing again', async () => {
+    const ticket = { subject: 'SDK import fails', description: 'Cannot import the SDK in an ESM project.' };
+    await call('create_support_ticket', ticket, { key: 't' });
+    expect(await call('create_support_ticket', { ...ticket, priority: 'normal' }, { key: 't' })).toMatchObject({ replayed: true });
+    expect(store.listTickets('alice')).toHaveLength(1);
+
+    await call('cancel_order', { order_id: '67890' }, { key: 'c' });
+    expect(await call('cancel_order', { order_id: '67890' }, { key: 'c' })).toMatchObject({ ok: true, replayed: true });
+  });
+
+  it('does not record read-only calls', async () => {
+    await call('get_order_status', { order_id: '12345' }, { key: 'read' });
+    expect(store.getToolCall('read')).toBeUndefined();
+  });
+});
+
+describe('refusals before execution', () => {
+  it('invalid JSON', async () => {
+    expect(await call('get_order_status', '{"order_id": ')).toMatchObject({
+      ok: false,
+      code: 'invalid_arguments',
+      message: expect.stringContaining('not valid JSON'),
+    });
+  });
+
+  it('schema failures name the fields', async () => {
+    const r = await call('process_refund', { order_id: 'abc', amount: -5 });
+    expect(r).toMatchObject({ ok: false, code: 'invalid_arguments' });
+    const message = r.ok ? '' : r.message;
+    expect(message).toMatch(/order_id: expected an order number/);
+    expect(message).toMatch(/amount: /);
+    expect(message).toMatch(/reason: /);
+    expect(await call('process_refund', { order_id: '12345', amount: 1.005, reason: 'rounding' })).toMatchObject({ code: 'invalid_arguments' });
+    expect(await call('create_support_ticket', { subject: 'Help', description: 'Something broke badly.', priority: 'urgent' })).toMatchObject({
+      code: 'invalid_arguments',
+    });
+    expect(await call('get_order_status', '')).toMatchObject({ code: 'invalid_arguments', message: expect.stringContaining('order_id') });
+    expect(refundCount()).toBe(1);
+  });
+
+  it('an unknown tool', async () => {
+    expect(await call('drop_tables', {}, { agent: 'order' })).toMatchObject({ ok: false, code: 'unknown_tool' });
+  });
+
+  it.each([
+    ['receptionist', 'process_refund'],
+    ['tech', 'cancel_order'],
+    ['order', 'process_refund'],
+    ['billing', 'search_help_docs'],
+  ] as const)('%s may not call %s', async (agent, tool) => {
+    const result = await call(tool, { order_id: '67890', amount: 1, reason: 'nope', query: 'x' }, { agent });
+    expect(result).toMatchObject({ ok: false, code: 'not_allowed' });
+    expect(store.counts()).toMatchObject({ refunds: 1, tool_calls: 0 });
+    expect(store.findCustomerOrder('alice', '67890')?.status).toBe('pending');
+  });
+});
+
+describe('failures Temporal sees', () => {
+  it('a locked database is a retryable Shop.Unavailable', async () => {
+    store.db.pragma('busy_timeout = 20');
+    const other = new Database(join(dir, 'shop.db'));
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const err = await call('process_refund', { order_id: '12345', amount: 1, reason: 'test' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ type: 'Shop.Unavailable', nonRetryable: false });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(store.listRefunds('12345')).toHaveLength(0);
+  });
+
+  it('a bug is a non-retryable failure', async () => {
+    store.close();
+    await expect(call('get_order_status', { order_id: '12345' })).rejects.toMatchObject({
+      type: 'Tool.InternalError',
+      nonRetryable: true,
+    });
+    store = openShopStore(join(dir, 'shop.db')); // for afterEach
+  });
+});
+
+describe('DESK_FAULT test hook', () => {
+  it('kills once, right after the commit, then never again for that marker', async () => {
+    const marker = join(dir, 'fault-marker');
+    const refundsAtKill: unknown[] = [];
+    const kill = jest.fn(() => {
+      refundsAtKill.push(store.refundedCents('12345'));
+    });
+    const r = createToolRunner(store, {
+      now: () => NOW,
+      env: { DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
+      kill,
+    });
+    const args = { order_id: '12345', amount: 10, reason: 'late' };
+    await call('process_refund', args, { r, key: 'f1' });
+    expect(kill).toHaveBeenCalledTimes(1);
+    expect(refundsAtKill).toEqual([1000]); // committed before the kill
+    expect(existsSync(marker)).toBe(true);
+
+    expect(await call('process_refund', args, { r, key: 'f1' })).toMatchObject({ replayed: true });
+    await call('process_refund', args, { r, key: 'f2' });
+    await call('cancel_order', { order_id: '67890' }, { r });
+    expect(kill).toHaveBeenCalledTimes(1);
+  });
+
+  it('is off unless DESK_FAULT names the tool', async () => {
+    const kill = jest.fn();
+    const r = createToolRunner(store, { env: { DESK_FAULT: 'kill-after-commit:cancel_order', DESK_FAULT_MARKER: join(dir, 'm') }, kill });
+    await call('process_refund', { order_id: '12345', amount: 10, reason: 'late' }, { r });
+    expect(kill).not.toHaveBeenCalled();
+  });
+});
+
+describe('registry', () => {
+  it('has exactly one definition per tool name, filed under its own name', () => {
+    expect(Object.keys(TOOLS).sort()).toEqual([...TOOL_NAMES].sort());
+    for (const name of TOOL_NAMES) expect(TOOLS[name].name).toBe(name);
+    expect(TOOL_NAMES.filter((n) => TOOLS[n].mutating).sort()).toEqual(
+      ['cancel_order', 'create_support_ticket', 'process_refund', 'update_shipping_address'].sort(),
+    );
+  });
+
+  it('every tool an agent lists exists', () => {
+    for (const agent of Object.values(AGENTS)) for (const tool of agent.tools) expect(TOOLS[tool]).toBeDefined();
+  });
+
+  it.each([
+    ['get_order_status', ['order_id']],
+    ['track_shipment', ['order_id']],
+    ['cancel_order', ['order_id']],
+    ['update_shipping_address', ['address', 'order_id']],
+    ['process_refund', ['amount', 'order_id', 'reason']],
+    ['get_invoice', ['order_id']],
+    ['search_help_docs', ['query']],
+    ['create_support_ticket', ['description', 'subject']],
+  ] as const)('toolJsonSchema(%s) is an object schema requiring %j', (name, required) => {
+    const schema = toolJsonSchema(name);
+    expect(schema.type).toBe('object');
+    expect(schema).not.toHaveProperty('$schema');
+    expect([...(schema.required ?? [])].sort()).toEqual(required);
+    for (const field of required) expect(schema.properties).toHaveProperty(field);
+    expect(TOOLS[name].description.length).toBeGreaterThan(20);
+  });
+
+  it('describes optional and defaulted fields', () => {
+    expect(toolJsonSchema('cancel_order').properties).toHaveProperty('reason');
+    expect(toolJsonSchema('create_support_ticket').properties.priority).toMatchObject({ enum: ['low', 'normal', 'high'], default: 'normal' });
+    expect(toolJsonSchema('process_refund').properties.amount).toMatchObject({ type: 'number', exclusiveMinimum: 0 });
+  });
+});
+
+describe('describeToolCall', () => {
+  it('formats a log line per tool', () => {
+    expect(describeToolCall('process_refund', '{"order_id":"#12345","amount":99.99,"reason":"broken"}')).toBe('process_refund order 12345 $99.99');
+    expect(describeToolCall('get_order_status', '{"order_id":"12345"}')).toBe('get_order_status order 12345');
+    expect(describeToolCall('cancel_order', '{"order_id":"67890"}')).toBe('cancel_order order 67890');
+    expect(describeToolCall('search_help_docs', '{"query":"429 too\\nmany requests"}')).toBe('search_help_docs "429 too many requests"');
+    expect(describeToolCall('create_support_ticket', '{"subject":"SDK broken","description":"It does not install."}')).toBe(
+      'create_support_ticket normal "SDK broken"',
+    );
+  });
+
+  it('falls back to the tool name and never throws', () => {
+    expect(describeToolCall('process_refund', 'not json')).toBe('process_refund');
+    expect(describeToolCall('process_refund', '{"order_id":"12345"}')).toBe('process_refund');
+    expect(describeToolCall('no_such_tool', '{}')).toBe('no_such_tool');
+    expect(describeToolCall('get_order_status', 'null')).toBe('get_order_status');
+  });
+});

@@ -1,0 +1,435 @@
+/**
+ * The conversation workflow's rules, each in the time-skipping environment with a strict scripted
+ * model: handoff legality, one tool reply per call, the message validator, serialised messages,
+ * rollback (idle, mid model step, mid tool call, already at the receptionist), guards, model
+ * failure, the idle timer, `end`, and continue-as-new carrying the state.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateStage } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { conversation } from '../../workflows';
+import { CANNED } from '../../workflows/conversation';
+import { endSignal, historyQuery, rollbackSignal, sendMessageUpdate, stateQuery, type ConversationInput } from '../../workflows/messages';
+import type { ToolRunInput } from '../../workflows/transcript';
+import { createToolRunner } from '../../activities/tools';
+import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
+import { bundleWorkflows, createTimeSkippingEnv, runWithWorker, tempShop, uniqueTaskQueue, type TempShop } from '../helpers/temporal-env';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+let shop: TempShop;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  bundle = await bundleWorkflows();
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
+});
+beforeEach(() => {
+  shop = tempShop();
+});
+afterEach(() => shop.dispose());
+
+/** Start a conversation for alice on a fresh task queue and run `body` with a worker serving it. */
+async function withConversation<T>(
+  script: ScriptStep[],
+  body: (handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof conversation>>>, model: ReturnType<typeof scriptedModel>) => Promise<T>,
+  opts: { input?: Partial<ConversationInput>; runTool?: (input: ToolRunInput) => ReturnType<ReturnType<typeof createToolRunner>['runTool']> } = {},
+): Promise<T> {
+  const model = scriptedModel(script);
+  const taskQueue = uniqueTaskQueue();
+  const result = await runWithWorker(env, { bundle, taskQueue, callModel: model.callModel, store: shop.store, runTool: opts.runTool }, async () => {
+    const handle = await env.client.workflow.start(conversation, { taskQueue, workflowId: `c-${taskQueue}`, args: [{ customerId: 'alice', ...opts.input }] });
+    return body(handle, model);
+  });
+  model.assertDone();
+  return result;
+}
+
+const send = (text: string) => ({ args: [{ text }] as [{ text: string }] });
+
+describe('handoffs', () => {
+  test('a handoff the agent may not make goes back to the model as a tool error and is recorded', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('tech', 'API question') },
+        { agent: 'tech', respond: transfer('billing', 'wants a refund') },
+        {
+          agent: 'tech',
+          check: (input) => {
+            const last = input.messages[input.messages.length - 1];
+            expect(last).toMatchObject({ role: 'tool', name: 'transfer_to_billing' });
+            expect(JSON.parse((last as { content: string }).content)).toMatchObject({ ok: false, code: 'not_allowed' });
+          },
+          respond: transfer('receptionist', 'Not a technical question'),
+        },
+        { agent: 'receptionist', respond: transfer('sales', 'upsell') },
+        { agent: 'receptionist', respond: reply('How can I help?') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('My API returns 500'));
+        expect(answer.agent).toBe('receptionist');
+        const state = await handle.query(stateQuery);
+        expect(state.trail.map((t) => `${t.kind}:${'to' in t ? t.to : ''}`)).toEqual([
+          'handoff:tech',
+          'handoff_refused:billing',
+          'handoff:receptionist',
+          'handoff_refused:sales',
+        ]);
+        expect(state.trail[3]).toMatchObject({ why: expect.stringContaining('no agent named sales') });
+        expect(state.statistics.path).toBe('receptionist -> tech -> receptionist');
+      },
+    );
+  });
+
+  test('a handoff without a reason is refused', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: toolCalls(['transfer_to_order', {}]) },
+        { agent: 'receptionist', respond: reply('Could you tell me more?') },
+      ],
+      async (handle) => {
+        await handle.executeUpdate(sendMessageUpdate, send('order question'));
+        const state = await handle.query(stateQuery);
+        expect(state.currentAgent).toBe('receptionist');
+        expect(state.trail).toEqual([expect.objectContaining({ kind: 'handoff_refused', to: 'order', why: expect.stringContaining('reason') })]);
+      },
+    );
+  });
+
+  test('first allowed handoff wins; every other call in the response still gets exactly one tool reply, unrun', async () => {
+    await withConversation(
+      [
+        {
+          agent: 'receptionist',
+          respond: toolCalls(['transfer_to_billing', { reason: 'refund' }], ['transfer_to_order', { reason: 'status' }], ['get_order_status', { order_id: '12345' }]),
+        },
+        {
+          agent: 'billing',
+          check: (input) => {
+            const assistant = input.messages.find((m) => m.role === 'assistant');
+            const ids = assistant?.role === 'assistant' ? assistant.toolCalls!.map((c) => c.id) : [];
+            const answered = input.messages.flatMap((m) => (m.role === 'tool' ? [m.toolCallId] : []));
+            expect(answered).toEqual(ids);
+          },
+          respond: reply('Billing here.'),
+        },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('refund and status please'));
+        expect(answer.agent).toBe('billing');
+        expect(answer.events.filter((e) => e.type === 'tool_skipped').map((e) => (e.type === 'tool_skipped' ? e.tool : ''))).toEqual([
+          'transfer_to_order',
+          'get_order_status',
+        ]);
+        expect((await handle.query(stateQuery)).statistics.totalHandoffs).toBe(1);
+      },
+    );
+  });
+
+  test("a tool outside the current agent's list is refused in the workflow and never runs", async () => {
+    const ran: string[] = [];
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'x' }]) },
+        { agent: 'receptionist', respond: reply('Let me transfer you.') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('refund 12345'));
+        expect(answer.events).toContainEqual(expect.objectContaining({ type: 'tool_call', tool: 'process_refund', result: expect.objectContaining({ ok: false, code: 'not_allowed' }) }));
+      },
+      { runTool: async (input) => (ran.push(input.tool), { ok: true, data: {} }) },
+    );
+    expect(ran).toEqual([]);
+    expect(shop.store.listRefunds('12345')).toHaveLength(0);
+  });
+
+  test('tool calls carry the bound customer and a key the workflow builds from turn, step and call index', async () => {
+    const inputs: ToolRunInput[] = [];
+    const real = createToolRunner(shop.store).runTool;
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('order', 'status') },
+        { agent: 'order', respond: toolCalls(['get_order_status', { order_id: '24680' }], ['track_shipment', { order_id: '12345' }]) },
+        { agent: 'order', respond: reply('done') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('status of 24680?'));
+        // bob's order, in alice's conversation: not found, because the customer is bound by the workflow.
+        expect(answer.events).toContainEqual(expect.objectContaining({ tool: 'get_order_status', result: expect.objectContaining({ ok: false, code: 'not_found' }) }));
+        expect(inputs.map((i) => [i.customerId, i.idempotencyKey])).toEqual([
+          ['alice', `${handle.workflowId}:1:1:0`],
+          ['alice', `${handle.workflowId}:1:1:1`],
+        ]);
+      },
+      { runTool: async (input) => (inputs.push(input), real(input)) },
+    );
+  });
+});
+
+describe('messages', () => {
+  test('the validator rejects empty, over-long and malformed messages with a clear error and writes nothing', async () => {
+    await withConversation([{ agent: 'receptionist', respond: reply('Hello! How can I help?') }], async (handle) => {
+      await expect(handle.executeUpdate(sendMessageUpdate, send('   '))).rejects.toThrow(/empty/);
+      await expect(handle.executeUpdate(sendMessageUpdate, send('x'.repeat(8001)))).rejects.toThrow(/8001 characters.*8000/);
+      await expect(handle.executeUpdate(sendMessageUpdate, { args: [{ text: 42 }] } as never)).rejects.toThrow(/string "text"/);
+      await expect(handle.executeUpdate(sendMessageUpdate, { args: [null] } as never)).rejects.toThrow(/string "text"/);
+      expect(await handle.query(historyQuery)).toEqual([]);
+      expect((await handle.query(stateQuery)).turn).toBe(0);
+      // The conversation is unharmed.
+      expect((await handle.executeUpdate(sendMessageUpdate, send('hi'))).text).toBe('Hello! How can I help?');
+    });
+  });
+
+  test('text is cleaned at the door: a lone surrogate never reaches history', async () => {
+    await withConversation([{ agent: 'receptionist', respond: reply('ok') }], async (handle) => {
+      await handle.executeUpdate(sendMessageUpdate, send('  hello \uD800 there  '));
+      expect((await handle.query(historyQuery))[0]).toEqual({ role: 'user', content: 'hello \uFFFD there' });
+    });
+  });
+
+  test('concurrent messages are handled one at a time, in arrival order, none lost', async () => {
+    const hold = gate();
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: async () => (await hold.promise, reply('first answer')) },
+        { agent: 'receptionist', check: (i) => expect(i.messages.at(-1)).toEqual({ role: 'user', content: 'second' }), respond: reply('second answer') },
+        { agent: 'receptionist', check: (i) => expect(i.messages.at(-1)).toEqual({ role: 'user', content: 'third' }), respond: reply('third answer') },
+      ],
+      async (handle, model) => {
+        const first = await handle.startUpdate(sendMessageUpdate, { ...send('first'), waitForStage: WorkflowUpdateStage.ACCEPTED });
+        await model.reached(0);
+        const second = await handle.startUpdate(sendMessageUpdate, { ...send('second'), waitForStage: WorkflowUpdateStage.ACCEPTED });
+        const third = await handle.startUpdate(sendMessageUpdate, { ...send('third'), waitForStage: WorkflowUpdateStage.ACCEPTED });
+        hold.open();
+        const answers = await Promise.all([first.result(), second.result(), third.result()]);
+        expect(answers.map((a) => [a.turn, a.text])).toEqual([
+          [1, 'first answer'],
+          [2, 'second answer'],
+          [3, 'third answer'],
+        ]);
+        const history = await handle.query(historyQuery);
+        expect(history.map((m) => m.content)).toEqual(['first', 'first answer', 'second', 'second answer', 'third', 'third answer']);
+      },
+    );
+  });
+
+  test('a permanent model failure gets an apology and the conversation stays usable', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: async () => { throw ApplicationFailure.create({ type: 'ModelCall.Unauthorized', message: 'check OPENAI_API_KEY', nonRetryable: true }); } },
+        { agent: 'receptionist', respond: reply('Back again. How can I help?') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('hello'));
+        expect(answer.text).toBe(CANNED.modelFailed);
+        expect(answer.events).toContainEqual(expect.objectContaining({ type: 'model_step', outcome: 'failed', error: expect.stringContaining('ModelCall.Unauthorized') }));
+        expect((await handle.executeUpdate(sendMessageUpdate, send('hello again'))).text).toBe('Back again. How can I help?');
+        expect((await handle.query(stateQuery)).status).toBe('open');
+      },
+    );
+  });
+
+  test('a refusal on content grounds is answered politely and runs no tools', async () => {
+    await withConversation([{ agent: 'receptionist', respond: { kind: 'refusal', text: 'I cannot help with that.' } }], async (handle) => {
+      const answer = await handle.executeUpdate(sendMessageUpdate, send('something bad'));
+      expect(answer).toMatchObject({ agent: 'receptionist', text: 'I cannot help with that.' });
+      expect(answer.events).toEqual([{ type: 'model_step', agent: 'receptionist', outcome: 'refusal' }]);
+    });
+  });
+});
+
+describe('rollback', () => {
+  test('when idle: control returns to the receptionist, history is kept, the trail records it', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('order', 'status') },
+        { agent: 'order', respond: reply('Which order?') },
+        {
+          agent: 'receptionist',
+          check: (input) => {
+            expect(input.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'event', 'user']);
+            expect(input.messages[4]).toEqual({ role: 'event', content: 'Control was returned from order to receptionist: customer asked for the front desk' });
+          },
+          respond: reply('Front desk here.'),
+        },
+      ],
+      async (handle) => {
+        await handle.executeUpdate(sendMessageUpdate, send('where is my order'));
+        await handle.signal(rollbackSignal, { reason: 'customer asked for the front desk' });
+        const state = await handle.query(stateQuery);
+        expect(state.currentAgent).toBe('receptionist');
+        expect(state.trail.at(-1)).toMatchObject({ kind: 'rollback', from: 'order', to: 'receptionist', reason: 'customer asked for the front desk', noop: false });
+        expect(state.statistics).toMatchObject({ rollbacks: 1, path: 'receptionist -> order -> receptionist' });
+        expect((await handle.executeUpdate(sendMessageUpdate, send('hi'))).agent).toBe('receptionist');
+      },
+    );
+  });
+
+  test('while already with the receptionist: a recorded no-op', async () => {
+    await withConversation([], async (handle) => {
+      await handle.signal(rollbackSignal, {});
+      const state = await handle.query(stateQuery);
+      expect(state.trail).toEqual([expect.objectContaining({ kind: 'rollback', from: 'receptionist', to: 'receptionist', noop: true, reason: 'rollback requested' })]);
+      expect(state.statistics).toMatchObject({ rollbacks: 1, path: 'receptionist' });
+      expect(await handle.query(historyQuery)).toEqual([]);
+    });
+  });
+
+  test('mid-turn, during a model step: the step is abandoned and the receptionist takes the next one', async () => {
+    const hold = gate();
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('billing', 'refund') },
+        { agent: 'billing', respond: async () => (await hold.promise, toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'x' }])) },
+        { agent: 'receptionist', respond: reply('You are back at the front desk.') },
+      ],
+      async (handle, model) => {
+        const pending = handle.executeUpdate(sendMessageUpdate, send('refund 12345'));
+        await model.reached(1);
+        await handle.signal(rollbackSignal, { reason: 'operator override' });
+        const answer = await pending;
+        hold.open();
+        expect(answer.agent).toBe('receptionist');
+        expect(answer.events.map((e) => e.type)).toEqual(['model_step', 'handoff', 'model_step', 'rollback', 'model_step']);
+        expect(answer.events[2]).toMatchObject({ agent: 'billing', outcome: 'interrupted' });
+        expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing -> receptionist');
+      },
+    );
+    expect(shop.store.listRefunds('12345')).toHaveLength(0);
+  });
+
+  test('mid-turn, during a tool call: the refund completes and stays on record, then the receptionist takes over', async () => {
+    const hold = gate();
+    const real = createToolRunner(shop.store).runTool;
+    let toolStarted!: () => void;
+    const started = new Promise<void>((r) => (toolStarted = r));
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('billing', 'refund') },
+        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'x' }], ['get_invoice', { order_id: '12345' }]) },
+        {
+          agent: 'receptionist',
+          check: (input) => {
+            const tools = input.messages.filter((m) => m.role === 'tool').map((m) => JSON.parse((m as { content: string }).content));
+            expect(tools[1]).toMatchObject({ ok: true }); // the refund's result is in the transcript
+            expect(tools[2]).toMatchObject({ ok: false, message: expect.stringContaining('not run') }); // get_invoice was not run
+          },
+          respond: reply('Your refund went through; anything else?'),
+        },
+      ],
+      async (handle) => {
+        const pending = handle.executeUpdate(sendMessageUpdate, send('refund 12345'));
+        await started;
+        await handle.signal(rollbackSignal, { reason: 'operator override' });
+        hold.open();
+        const answer = await pending;
+        expect(answer.agent).toBe('receptionist');
+        expect(answer.events.map((e) => e.type)).toEqual(['model_step', 'handoff', 'model_step', 'tool_call', 'tool_skipped', 'rollback', 'model_step']);
+      },
+      {
+        runTool: async (input) => {
+          const result = await real(input);
+          toolStarted();
+          await hold.promise;
+          return result;
+        },
+      },
+    );
+    expect(shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
+  });
+});
+
+describe('guards', () => {
+  test('too many model steps in one turn end with a clear reply and a trail entry', async () => {
+    const loop = { agent: 'order' as const, respond: toolCalls(['get_order_status', { order_id: '12345' }]) };
+    await withConversation(
+      [{ agent: 'receptionist', respond: transfer('order', 'status') }, loop, loop],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('status?'));
+        expect(answer).toMatchObject({ agent: 'order', text: CANNED.steps });
+        expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'steps', agent: 'order' });
+        expect((await handle.query(stateQuery)).status).toBe('open');
+      },
+      { input: { limits: { maxStepsPerTurn: 3 } } },
+    );
+  });
+
+  test('ping-pong between two agents is stopped: A -> B -> A is allowed once, the same hop twice is not', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('order', 'status') },
+        { agent: 'order', respond: transfer('billing', 'refund') },
+        { agent: 'billing', respond: transfer('order', 'details') },
+        { agent: 'order', respond: transfer('billing', 'refund again') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('help'));
+        expect(answer).toMatchObject({ agent: 'order', text: CANNED.handoffs });
+        const state = await handle.query(stateQuery);
+        expect(state.trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'ping_pong' });
+        expect(state.statistics.path).toBe('receptionist -> order -> billing -> order');
+      },
+    );
+  });
+
+  test('the per-turn handoff cap holds', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('tech', 'a') },
+        { agent: 'tech', respond: transfer('receptionist', 'b') },
+        { agent: 'receptionist', respond: transfer('order', 'c') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('help'));
+        expect(answer.text).toBe(CANNED.handoffs);
+        expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'handoffs' });
+      },
+      { input: { limits: { maxHandoffsPerTurn: 2 } } },
+    );
+  });
+});
+
+describe('lifecycle', () => {
+  test('an idle conversation closes itself after 30 minutes on a durable timer (time-skipped)', async () => {
+    await withConversation([{ agent: 'receptionist', respond: reply('Hello!') }], async (handle) => {
+      await handle.executeUpdate(sendMessageUpdate, send('hi'));
+      await env.sleep('29 minutes');
+      expect((await handle.query(stateQuery)).status).toBe('open');
+      const started = Date.now();
+      const final = await handle.result();
+      expect(final).toMatchObject({ status: 'closed', closedReason: 'idle', turn: 1 });
+      expect(Date.now() - started).toBeLessThan(20_000);
+    });
+  });
+
+  test('`end` closes at once; later messages are rejected', async () => {
+    await withConversation([], async (handle) => {
+      await handle.signal(endSignal);
+      expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended' });
+      await expect(handle.executeUpdate(sendMessageUpdate, send('hello?'))).rejects.toThrow();
+    });
+  });
+
+  test('a long conversation continues-as-new, carrying history, agent, trail and turn count', async () => {
+    const steps: ScriptStep[] = [{ agent: 'receptionist', respond: transfer('order', 'status') }, { agent: 'order', respond: reply('answer 1') }];
+    for (let i = 2; i <= 6; i++) steps.push({ agent: 'order', respond: reply(`answer ${i}`) });
+    await withConversation(
+      steps,
+      async (handle) => {
+        const firstRun = (await handle.describe()).runId;
+        for (let i = 1; i <= 6; i++) expect((await handle.executeUpdate(sendMessageUpdate, send(`question ${i}`))).text).toBe(`answer ${i}`);
+        const latest = env.client.workflow.getHandle(handle.workflowId);
+        const described = await latest.describe();
+        expect(described.runId).not.toBe(firstRun);
+        const state = await latest.query(stateQuery);
+        expect(state).toMatchObject({ currentAgent: 'order', turn: 6, statistics: { path: 'receptionist -> order' } });
+        const history = await latest.query(historyQuery);
+        expect(history.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([1, 2, 3, 4, 5, 6].map((i) => `question ${i}`));
+      },
+      { input: { limits: { continueAsNewAfterEvents: 20 } } },
+    );
+  });
+});

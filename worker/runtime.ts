@@ -1,0 +1,36 @@
+/**
+ * Everything a worker needs besides Temporal: the model (a real OpenAI-compatible endpoint, or the
+ * offline stand-in started here on loopback when OPENAI_API_KEY is unset, reached through the very
+ * same `openai` client) and the shop database. Config is validated once, here, with a clear error.
+ */
+import { createActivities, type DeskActivities } from '../activities';
+import { createOpenAIClient } from '../activities/model';
+import { describeModelConfig, loadModelConfig } from '../activities/model-config';
+import { defaultShopDbPath, openShopStore, type ShopStore } from '../activities/store';
+import { startOfflineModel } from '../offline-model';
+
+export interface DeskRuntime {
+  activities: DeskActivities;
+  store: ShopStore;
+  /** One line for the start-up banner: model mode, endpoint, model name, database path. */
+  description: string;
+  close(): Promise<void>;
+}
+
+export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DeskRuntime> {
+  const cfg = loadModelConfig(opts.env ?? process.env);
+  const offline = cfg.mode === 'offline' ? await startOfflineModel() : undefined;
+  const openai = createOpenAIClient(offline ? { ...cfg, baseURL: offline.baseURL, apiKey: 'offline' } : cfg);
+  const shopDb = opts.shopDb ?? defaultShopDbPath();
+  const store = openShopStore(shopDb);
+  const model = offline ? `offline model at ${offline.baseURL}` : describeModelConfig(cfg);
+  return {
+    activities: createActivities({ openai, model: cfg.model, store }),
+    store,
+    description: `model: ${model}; shop database: ${shopDb}`,
+    async close() {
+      store.close();
+      await offline?.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** What the worker loads into the workflow sandbox. */
+export { conversation } from './conversation';

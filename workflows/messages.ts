@@ -1,0 +1,73 @@
+/**
+ * Every message a client can send to a conversation, defined once with the constant named after
+ * the wire name. Clients import these; the workflow registers handlers for them. Also the
+ * conversation's input/output types and its search attributes, since clients need both.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { AgentName } from './agents';
+import type { ConversationLimits, ConversationState, ConversationStatistics, ConversationStatus, GuardLimit, TrailEntry } from './state';
+import type { ChatMessage, ToolRunResult } from './transcript';
+
+export const TASK_QUEUE = 'customer-service';
+export const WORKFLOW_TYPE = 'conversation';
+
+export interface ConversationInput {
+  /** The customer this conversation acts for; every tool call is scoped to them. */
+  customerId: string;
+  limits?: Partial<ConversationLimits>;
+  /** Set only by continue-as-new: the state carried over from the previous run. */
+  carried?: ConversationState;
+}
+
+export interface SendMessageInput {
+  text: string;
+}
+
+/** One step of a turn, in order, so a client can print the run log. */
+export type TurnEvent =
+  | { type: 'model_step'; agent: AgentName; outcome: 'reply' | 'tool_calls' | 'refusal' | 'failed' | 'interrupted'; error?: string }
+  | { type: 'tool_call'; agent: AgentName; tool: string; arguments: string; result: ToolRunResult }
+  | { type: 'tool_skipped'; agent: AgentName; tool: string; why: string }
+  | { type: 'handoff'; from: AgentName; to: AgentName; reason: string }
+  | { type: 'handoff_refused'; from: AgentName; to: string; reason: string; why: string }
+  | { type: 'rollback'; from: AgentName; to: AgentName; reason: string; noop: boolean }
+  | { type: 'guard'; agent: AgentName; limit: GuardLimit };
+
+/** What `sendMessage` returns: the reply, who gave it, and what happened on the way. */
+export interface AgentReply {
+  agent: AgentName;
+  text: string;
+  turn: number;
+  events: TurnEvent[];
+}
+
+export interface RollbackInput {
+  reason?: string;
+}
+
+export interface ConversationSnapshot {
+  customerId: string;
+  status: ConversationStatus;
+  closedReason?: 'idle' | 'ended';
+  currentAgent: AgentName;
+  turn: number;
+  trail: TrailEntry[];
+  statistics: ConversationStatistics;
+  limits: ConversationLimits;
+}
+
+/** Send a customer message and wait for the desk's reply. */
+export const sendMessageUpdate = defineUpdate<AgentReply, [SendMessageInput]>('sendMessage');
+/** Return control to the receptionist at the next step boundary. */
+export const rollbackSignal = defineSignal<[RollbackInput]>('rollback');
+/** Close the conversation now. */
+export const endSignal = defineSignal<[]>('end');
+/** Current agent, status, trail and statistics. */
+export const stateQuery = defineQuery<ConversationSnapshot>('state');
+/** The whole transcript. */
+export const historyQuery = defineQuery<ChatMessage[]>('history');
+
+export const CURRENT_AGENT = defineSearchAttributeKey('CurrentAgent', SearchAttributeType.KEYWORD);
+export const CUSTOMER_ID = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
+export const HANDOFF_COUNT = defineSearchAttributeKey('HandoffCount', SearchAttributeType.INT);

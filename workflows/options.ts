@@ -1,0 +1,25 @@
+/**
+ * Activity option presets, named once, and the activity proxies built from them. Temporal is the
+ * only retry owner: the openai client has maxRetries 0 and the tools never retry themselves.
+ * A dead worker is noticed only through these timeouts, so they are sized to the work.
+ */
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { DeskActivities } from '../activities';
+
+/** One model step: a slow model gets two minutes; a bounded number of attempts, then the turn apologises. */
+export const MODEL_STEP: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+};
+
+/**
+ * One tool call against the shop. Short timeout so a crashed worker costs seconds; unlimited
+ * attempts are safe because every mutating tool is idempotent under the workflow's key.
+ */
+export const TOOL_CALL: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};
+
+export const { callModel } = proxyActivities<Pick<DeskActivities, 'callModel'>>(MODEL_STEP);
+export const { runTool } = proxyActivities<Pick<DeskActivities, 'runTool'>>(TOOL_CALL);

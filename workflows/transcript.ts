@@ -1,0 +1,63 @@
+/**
+ * The contract between the workflow and its activities: the transcript every agent sees, what
+ * one model step returns, and what one tool call takes and gives back. Plain serialisable data
+ * only: these objects travel through Temporal history.
+ */
+import type { AgentName } from './agents';
+
+/** A tool call as the model asked for it. `arguments` is the raw JSON text the model wrote. */
+export interface ToolCallRequest {
+  /** Unique within the conversation: the workflow rewrites the model's id (some servers reuse `call_0`). */
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * One entry of the conversation's transcript. The whole transcript is the input of every model
+ * step, so the agent that takes over after a handoff sees everything that happened before.
+ */
+export type ChatMessage =
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; agent: AgentName; content: string | null; toolCalls?: ToolCallRequest[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string }
+  /** A desk event the models should know about (a rollback); sent to the model as system text. */
+  | { role: 'event'; content: string };
+
+/** Input of the `callModel` activity. */
+export interface ModelStepInput {
+  agent: AgentName;
+  messages: ChatMessage[];
+}
+
+/** What one model step returns: a reply that ends the turn, or tool calls to act on. */
+export type ModelStepResult =
+  | { kind: 'reply'; text: string }
+  | { kind: 'tool_calls'; text: string | null; calls: ToolCallRequest[] }
+  /** The provider refused on content grounds; the desk answers with a canned reply. */
+  | { kind: 'refusal'; text: string };
+
+/** Input of the `runTool` activity. The customer and the key come from the workflow, never the model. */
+export interface ToolRunInput {
+  agent: AgentName;
+  tool: string;
+  /** The model's raw JSON arguments; the activity parses and validates them. */
+  arguments: string;
+  customerId: string;
+  /** Built by the workflow: `<workflowId>:<turn>:<step>:<call index>`, stable across retries and replays. */
+  idempotencyKey: string;
+}
+
+/** Why a tool refused: each is an answer for the model to explain, not a failure. */
+export type ToolRefusalCode =
+  | 'invalid_arguments'
+  | 'unknown_tool'
+  | 'not_allowed'
+  | 'not_found'
+  | 'invalid_state'
+  | 'over_limit';
+
+/** What one tool call gives back; it is sent to the model as the tool message's JSON content. */
+export type ToolRunResult =
+  | { ok: true; data: Record<string, unknown>; replayed?: boolean }
+  | { ok: false; code: ToolRefusalCode; message: string };

@@ -28,9 +28,14 @@ export async function connectClient(settings = temporalSettings()): Promise<Clie
   try {
     connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5 seconds' } as Parameters<typeof Connection.connect>[0]);
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${settings.address} (${(err as Error).message}); start one with \`npm start\` or set TEMPORAL_ADDRESS`);
+    throw new Error(unreachableMessage(settings.address, (err as Error).message));
   }
   return new Client({ connection, namespace: settings.namespace });
+}
+
+/** The one line every client prints when Temporal cannot be reached, at connect time or later. */
+export function unreachableMessage(address: string, detail: string): string {
+  return `cannot reach Temporal at ${address} (${detail}); start one with \`npm start\` or set TEMPORAL_ADDRESS`;
 }
 
 /** The Temporal Web UI link of a conversation, when the server is the local dev server. */

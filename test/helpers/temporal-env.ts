@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, makeTelemetryFilterString, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeskActivities } from '../../activities';
 import { openShopStore, type ShopStore } from '../../activities/store';
 import { createToolRunner } from '../../activities/tools';
 import { testServerOption } from '../../scripts/temporal-binaries';
-import { WORKFLOWS_PATH } from '../../worker/worker';
+import { WORKFLOWS_PATH, installRuntime } from '../../worker/worker';
 
 let runtimeInstalled = false;
 /** Keep test output to warnings and errors. */
@@ -20,10 +20,7 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({
-      logger: new DefaultLogger('WARN'),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) } },
-    });
+    installRuntime('WARN');
   } catch {
     // already installed by another file in this process
   }

@@ -50,6 +50,16 @@ async function withConversation<T>(
 
 const send = (text: string) => ({ args: [{ text }] as [{ text: string }] });
 
+/** The reason an update was rejected or failed, as a client sees it (the failure's cause). */
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return String((err as { cause?: Error }).cause?.message ?? (err as Error).message);
+  }
+  throw new Error('expected the update to be rejected');
+}
+
 describe('handoffs', () => {
   test('a handoff the agent may not make goes back to the model as a tool error and is recorded', async () => {
     await withConversation(
@@ -133,7 +143,7 @@ describe('handoffs', () => {
     const ran: string[] = [];
     await withConversation(
       [
-        { agent: 'receptionist', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'x' }]) },
+        { agent: 'receptionist', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
         { agent: 'receptionist', respond: reply('Let me transfer you.') },
       ],
       async (handle) => {
@@ -172,10 +182,10 @@ describe('handoffs', () => {
 describe('messages', () => {
   test('the validator rejects empty, over-long and malformed messages with a clear error and writes nothing', async () => {
     await withConversation([{ agent: 'receptionist', respond: reply('Hello! How can I help?') }], async (handle) => {
-      await expect(handle.executeUpdate(sendMessageUpdate, send('   '))).rejects.toThrow(/empty/);
-      await expect(handle.executeUpdate(sendMessageUpdate, send('x'.repeat(8001)))).rejects.toThrow(/8001 characters.*8000/);
-      await expect(handle.executeUpdate(sendMessageUpdate, { args: [{ text: 42 }] } as never)).rejects.toThrow(/string "text"/);
-      await expect(handle.executeUpdate(sendMessageUpdate, { args: [null] } as never)).rejects.toThrow(/string "text"/);
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('   ')))).toBe('the message is empty');
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('x'.repeat(8001))))).toBe('the message is 8001 characters long; the limit is 8000');
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, { args: [{ text: 42 }] } as never))).toMatch(/string "text"/);
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, { args: [null] } as never))).toMatch(/string "text"/);
       expect(await handle.query(historyQuery)).toEqual([]);
       expect((await handle.query(stateQuery)).turn).toBe(0);
       // The conversation is unharmed.
@@ -283,7 +293,7 @@ describe('rollback', () => {
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('billing', 'refund') },
-        { agent: 'billing', respond: async () => (await hold.promise, toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'x' }])) },
+        { agent: 'billing', respond: async () => (await hold.promise, toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }])) },
         { agent: 'receptionist', respond: reply('You are back at the front desk.') },
       ],
       async (handle, model) => {
@@ -309,12 +319,12 @@ describe('rollback', () => {
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('billing', 'refund') },
-        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'x' }], ['get_invoice', { order_id: '12345' }]) },
+        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }], ['get_invoice', { order_id: '12345' }]) },
         {
           agent: 'receptionist',
           check: (input) => {
             const tools = input.messages.filter((m) => m.role === 'tool').map((m) => JSON.parse((m as { content: string }).content));
-            expect(tools[1]).toMatchObject({ ok: true }); // the refund's result is in the transcript
+            expect(tools[1]).toMatchObject({ ok: true, data: { amount: 99.99 } }); // the refund's result is in the transcript
             expect(tools[2]).toMatchObject({ ok: false, message: expect.stringContaining('not run') }); // get_invoice was not run
           },
           respond: reply('Your refund went through; anything else?'),
@@ -405,10 +415,18 @@ describe('lifecycle', () => {
     });
   });
 
-  test('`end` closes at once; later messages are rejected', async () => {
-    await withConversation([], async (handle) => {
+  test('`end` closes at once; a turn in flight still gets its reply; later messages are rejected', async () => {
+    const hold = gate();
+    await withConversation([{ agent: 'receptionist', respond: async () => (await hold.promise, reply('Goodbye!')) }], async (handle, model) => {
+      const inFlight = handle.executeUpdate(sendMessageUpdate, send('bye'));
+      await model.reached(0);
       await handle.signal(endSignal);
-      expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended' });
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('one more thing')))).toBe('this conversation is closed; start a new one');
+      hold.open();
+      expect((await inFlight).text).toBe('Goodbye!');
+      expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', turn: 1 });
+      expect((await handle.query(historyQuery)).map((m) => m.content)).toEqual(['bye', 'Goodbye!']);
+      // Once the workflow has completed, the server itself refuses further messages.
       await expect(handle.executeUpdate(sendMessageUpdate, send('hello?'))).rejects.toThrow();
     });
   });

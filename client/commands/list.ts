@@ -1,0 +1,77 @@
+/**
+ * `list`: conversations found through the desk's search attributes (CurrentAgent, CustomerId,
+ * HandoffCount) with a visibility query, the same query one can paste into the Web UI.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { AGENT_NAMES, type AgentName } from '../../workflows/agents';
+import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, WORKFLOW_TYPE } from '../../workflows/messages';
+import { checkCustomerId } from '../conversations';
+import { formatTable, formatTime } from './format';
+
+export interface ListFilter {
+  agent?: string;
+  customer?: string;
+  /** Only conversations still running. */
+  open?: boolean;
+}
+
+export interface ConversationRow {
+  id: string;
+  customerId: string | null;
+  agent: string | null;
+  handoffs: number | null;
+  /** Temporal's execution status, lower case: running, completed, terminated, ... */
+  status: string;
+  startTime: string;
+}
+
+/** A visibility-query string literal. Values are validated first; this also escapes, in case. */
+export function quote(value: string): string {
+  if (/[\u0000-\u001f]/.test(value)) throw new Error(`control characters are not allowed in a filter value: ${JSON.stringify(value)}`);
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function isAgentName(name: string): name is AgentName {
+  return (AGENT_NAMES as readonly string[]).includes(name);
+}
+
+/** e.g. `WorkflowType = 'conversation' AND CurrentAgent = 'order' AND CustomerId = 'alice' AND ExecutionStatus = 'Running'` */
+export function listQuery(filter: ListFilter): string {
+  const parts = [`WorkflowType = ${quote(WORKFLOW_TYPE)}`];
+  if (filter.agent !== undefined) {
+    if (!isAgentName(filter.agent)) throw new Error(`unknown agent ${JSON.stringify(filter.agent)}: use one of ${AGENT_NAMES.join(', ')}`);
+    parts.push(`${CURRENT_AGENT.name} = ${quote(filter.agent)}`);
+  }
+  if (filter.customer !== undefined) parts.push(`${CUSTOMER_ID.name} = ${quote(checkCustomerId(filter.customer))}`);
+  if (filter.open) parts.push(`ExecutionStatus = 'Running'`);
+  return parts.join(' AND ');
+}
+
+export function toRow(info: WorkflowExecutionInfo): ConversationRow {
+  const attrs = info.typedSearchAttributes;
+  return {
+    id: info.workflowId,
+    customerId: attrs.get(CUSTOMER_ID) ?? null,
+    agent: attrs.get(CURRENT_AGENT) ?? null,
+    handoffs: attrs.get(HANDOFF_COUNT) ?? null,
+    status: info.status.name.toLowerCase(),
+    startTime: info.startTime.toISOString(),
+  };
+}
+
+/** Newest first (the server's order), at most `limit`. */
+export async function listConversations(client: Client, query: string, limit: number): Promise<ConversationRow[]> {
+  const rows: ConversationRow[] = [];
+  for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+    rows.push(toRow(info));
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+export function formatRows(rows: ConversationRow[]): string {
+  return formatTable(
+    ['ID', 'CUSTOMER', 'AGENT', 'HANDOFFS', 'STATUS', 'STARTED'],
+    rows.map((r) => [r.id, r.customerId ?? '-', r.agent ?? '-', r.handoffs === null ? '-' : String(r.handoffs), r.status, formatTime(new Date(r.startTime))]),
+  );
+}

@@ -1,0 +1,65 @@
+/**
+ * Prints a turn the way a support lead reads it: who had the customer, each handoff with its
+ * reason, each tool call with its arguments and result, and the reply. Shared by the demo and the
+ * client commands so every surface tells the story the same way.
+ */
+import type { AgentReply, ConversationSnapshot, TurnEvent } from '../workflows/messages';
+
+export function formatEvent(event: TurnEvent): string {
+  switch (event.type) {
+    case 'model_step':
+      return event.outcome === 'failed' ? `  [${event.agent}] model step failed: ${event.error ?? 'unknown error'}` : event.outcome === 'interrupted' ? `  [${event.agent}] model step abandoned (rollback)` : `  [${event.agent}] thinking…`;
+    case 'tool_call':
+      return `  [${event.agent}] ${event.tool}(${compactArgs(event.arguments)}) -> ${formatResult(event.result)}`;
+    case 'tool_skipped':
+      return `  [${event.agent}] ${event.tool} not run: ${event.why}`;
+    case 'handoff':
+      return `  HANDOFF ${event.from} -> ${event.to}: ${event.reason}`;
+    case 'handoff_refused':
+      return `  HANDOFF REFUSED ${event.from} -> ${event.to}: ${event.why}`;
+    case 'rollback':
+      return event.noop ? `  ROLLBACK (already with ${event.to}): ${event.reason}` : `  ROLLBACK ${event.from} -> ${event.to}: ${event.reason}`;
+    case 'guard':
+      return `  GUARD ${event.limit} limit reached with ${event.agent}`;
+  }
+}
+
+/** The turn's run log without the "thinking" lines, then the reply labelled with its agent. */
+export function formatTurn(reply: AgentReply): string {
+  const lines = reply.events.filter((e) => !(e.type === 'model_step' && (e.outcome === 'reply' || e.outcome === 'tool_calls' || e.outcome === 'refusal'))).map(formatEvent);
+  return [...lines, `${reply.agent}> ${reply.text}`].join('\n');
+}
+
+export function formatState(state: ConversationSnapshot): string {
+  const lines = [
+    `agent: ${state.currentAgent}   status: ${state.status}${state.closedReason ? ` (${state.closedReason})` : ''}   turns: ${state.turn}`,
+    `path: ${state.statistics.path}`,
+    `handoffs: ${state.statistics.totalHandoffs}   rollbacks: ${state.statistics.rollbacks}   agents involved: ${state.statistics.agentsInvolved.join(', ')}`,
+  ];
+  if (state.trail.length) lines.push('trail:');
+  for (const t of state.trail) {
+    const head = `  turn ${t.turn} ${t.at}`;
+    if (t.kind === 'handoff') lines.push(`${head} handoff ${t.from} -> ${t.to}: ${t.reason}`);
+    else if (t.kind === 'handoff_refused') lines.push(`${head} refused ${t.from} -> ${t.to}: ${t.why}`);
+    else if (t.kind === 'rollback') lines.push(`${head} rollback ${t.from} -> ${t.to}${t.noop ? ' (no-op)' : ''}: ${t.reason}`);
+    else lines.push(`${head} guard ${t.limit} (${t.agent})`);
+  }
+  return lines.join('\n');
+}
+
+function compactArgs(json: string): string {
+  try {
+    const parsed = JSON.parse(json) as Record<string, unknown>;
+    return Object.entries(parsed)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(', ');
+  } catch {
+    return json;
+  }
+}
+
+function formatResult(result: TurnEvent extends infer _ ? Extract<TurnEvent, { type: 'tool_call' }>['result'] : never): string {
+  if (!result.ok) return `refused (${result.code}): ${result.message}`;
+  const text = JSON.stringify(result.data);
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
+}

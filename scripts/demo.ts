@@ -1,0 +1,90 @@
+/**
+ * `npm run demo`: the desk end to end on its embedded defaults, then everything stopped.
+ * Starts (or reuses) the Temporal dev server, runs a real worker in this process with the offline
+ * model (or OPENAI_* if set) and a demo shop database reset to the seed, and plays the seed's three
+ * scenarios plus a rollback, printing each turn's run log, the handoff path and the UI link.
+ */
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { resetShopStore } from '../activities/store';
+import { formatState, formatTurn } from '../client/run-log';
+import { uiLink } from '../client/connection';
+import { sendMessage, startWithMessage } from '../client/conversations';
+import { endSignal, rollbackSignal, stateQuery } from '../workflows/messages';
+import { createDeskRuntime } from '../worker/runtime';
+import { createDeskWorker, installRuntime } from '../worker/worker';
+import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
+import { Client, Connection } from '@temporalio/client';
+import { PROJECT_DIR, TEMPORAL_CLI_VERSION } from './temporal-binaries';
+
+/** Its own task queue and shop file, so a worker from `npm start` never picks up the demo's work. */
+const DEMO_TASK_QUEUE = 'customer-service-demo';
+const DEMO_SHOP_DB = path.join(PROJECT_DIR, '.data', 'demo-shop.db');
+
+const SCENARIOS = [
+  { title: 'Order status', text: 'Has my order #12345 shipped?', rollbackAfter: true },
+  { title: 'Refund through billing', text: "I don't want order #12345 anymore, please refund", rollbackAfter: false },
+  { title: 'Cancel, then refund: two handoffs', text: "My order #67890 hasn't shipped yet, can I cancel and refund?", rollbackAfter: false },
+] as const;
+
+const log = (line = '') => console.log(line);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  installRuntime('WARN');
+  log(`[demo] Temporal CLI ${TEMPORAL_CLI_VERSION} (pinned); starting the dev server…`);
+  const server = await startDevServer({ uiPort: DEFAULT_UI_PORT, log: (l) => log(l) });
+  log(server.reused ? `[demo] reusing the Temporal server already running at ${server.address}` : `[demo] dev server up at ${server.address}, UI ${server.uiUrl}`);
+
+  const runtime = await createDeskRuntime({ shopDb: DEMO_SHOP_DB });
+  resetShopStore(runtime.store);
+  log(`[demo] ${runtime.description} (reset to the seed data)`);
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const worker = await createDeskWorker({ connection: nativeConnection, activities: runtime.activities, taskQueue: DEMO_TASK_QUEUE });
+  log(`[demo] worker polling task queue ${DEMO_TASK_QUEUE}`);
+
+  let failed = false;
+  try {
+    await worker.runUntil(async () => {
+      for (const [i, scenario] of SCENARIOS.entries()) {
+        log();
+        log(`=== Scenario ${i + 1}: ${scenario.title} (customer alice) ===`);
+        log(`customer> ${scenario.text}`);
+        const { handle, reply } = await startWithMessage(client, { customerId: 'alice' }, scenario.text, { taskQueue: DEMO_TASK_QUEUE });
+        log(formatTurn(reply));
+        if (scenario.rollbackAfter) {
+          log(`[demo] signal: rollback ("customer asked for the front desk")`);
+          await handle.signal(rollbackSignal, { reason: 'customer asked for the front desk' });
+          const next = await sendMessage(handle, 'Thanks. Who am I talking to now?');
+          log(`customer> Thanks. Who am I talking to now?`);
+          log(formatTurn(next));
+        }
+        const state = await handle.query(stateQuery);
+        log(formatState(state).split('\n').slice(0, 3).join('\n'));
+        log(`conversation: ${handle.workflowId}`);
+        log(`Temporal UI:  ${uiLink(handle.workflowId, { address: server.address, namespace: 'default', connectionOptions: {} })}`);
+        await handle.signal(endSignal);
+        await handle.result();
+      }
+    });
+  } catch (err) {
+    failed = true;
+    console.error(`[demo] failed: ${(err as Error).message}`);
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
+    await runtime.close();
+    await server.stop();
+  }
+  log();
+  if (!server.reused) log(`[demo] dev server stopped; its history is kept in .data/temporal.db — run \`npm run server\` to browse these conversations in the UI.`);
+  log(`[demo] ${failed ? 'FAILED' : 'done'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err: unknown) => {
+  console.error(`[demo] ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/**
+ * `npm start`: the desk in the foreground: the Temporal dev server (or the one already running at
+ * TEMPORAL_ADDRESS) and one worker on the `customer-service` queue, until Ctrl-C. Drive it from
+ * another terminal with `npm run client -- chat`, watch it in the Temporal UI.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { temporalSettings } from '../client/connection';
+import { TASK_QUEUE } from '../workflows/messages';
+import { createDeskRuntime } from '../worker/runtime';
+import { createDeskWorker, installRuntime } from '../worker/worker';
+import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
+
+async function main(): Promise<void> {
+  // This script owns Ctrl-C: the SDK's own handlers are off, so one signal drains the worker and a
+  // repeated one (npm and tsx relay Ctrl-C a second time) changes nothing.
+  installRuntime('INFO', { shutdownSignals: [] });
+  const settings = temporalSettings();
+  const local = !process.env.TEMPORAL_API_KEY && !settings.connectionOptions.tls;
+  const server = local ? await startDevServer({ address: settings.address, uiPort: DEFAULT_UI_PORT }) : undefined;
+  const runtime = await createDeskRuntime();
+  const connection = await NativeConnection.connect(settings.connectionOptions);
+  try {
+    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities: runtime.activities });
+    console.log('');
+    console.log(`Temporal:     ${settings.address} (namespace ${settings.namespace})${server?.reused ? ', already running' : ''}`);
+    if (server?.uiUrl) console.log(`Temporal UI:  ${server.uiUrl}`);
+    console.log(`Worker:       task queue ${TASK_QUEUE}; ${runtime.description}`);
+    console.log('Talk to it:   npm run client -- chat --customer alice');
+    console.log('Press Ctrl-C to stop.');
+    const stop = (signal: NodeJS.Signals) => {
+      if (worker.getState() !== 'RUNNING') return;
+      console.log(`\n[start] ${signal}: draining the worker, then stopping the server…`);
+      worker.shutdown();
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    await worker.run();
+  } finally {
+    await connection.close();
+    await runtime.close();
+    await server?.stop();
+    console.log('[start] stopped.');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`[start] ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+/**
+ * Money moves exactly once across a worker crash. Worker A runs with the DESK_FAULT test hook, so
+ * it SIGKILLs itself right after the refund's transaction commits and before the activity can
+ * report back, the worst moment for exactly-once. Temporal notices only through the tool call's
+ * start-to-close timeout (workflows/options.ts, 15 s) and retries the activity on worker B, which
+ * must find the recorded outcome under the workflow-built idempotency key instead of refunding
+ * again. The customer gets one confirmation; the shop has one refund row.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { openShopStore } from '../../activities/store';
+import { startWithMessage } from '../../client/conversations';
+import { endSignal, historyQuery, stateQuery } from '../../workflows/messages';
+import type { ToolRunInput } from '../../workflows/transcript';
+import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
+
+let server: PrivateServer;
+let dir: string;
+const workers: WorkerProcess[] = [];
+/** Cancels a client call still waiting when a test fails, so nothing polls a stopped server. */
+let pending: AbortController;
+
+beforeAll(async () => {
+  server = await startPrivateServer();
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'desk-e2e-crash-'));
+  pending = new AbortController();
+});
+
+afterEach(async () => {
+  pending.abort();
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a worker killed after the refund commits: a new worker finishes the turn, with exactly one refund', async () => {
+  const shopDb = path.join(dir, 'shop.db');
+  const marker = path.join(dir, 'fault-fired');
+  const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
+
+  const workerA = spawnWorker({ ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker });
+  workers.push(workerA);
+  await workerA.ready;
+
+  // The update waits for its reply across the crash; it is awaited only once worker B runs.
+  const started = server.client.withAbortSignal(pending.signal, () =>
+    startWithMessage(server.client, { customerId: 'alice' }, "I don't want order #12345 anymore, please refund"),
+  );
+  started.catch(() => undefined);
+
+  const exit = await workerA.exited;
+  const killedAt = Date.now();
+  expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+  expect(existsSync(marker)).toBe(true);
+  const idempotencyKey = readFileSync(marker, 'utf8').trim();
+  expect(idempotencyKey).toMatch(/^conversation-alice-[0-9a-f]{8}:1:\d+:0$/);
+
+  const workerB = spawnWorker({ ...base, DESK_FAULT: undefined, DESK_FAULT_MARKER: undefined });
+  workers.push(workerB);
+  await workerB.ready;
+
+  const { handle, reply } = await started;
+  const recoveryMs = Date.now() - killedAt;
+  console.log(`[worker-crash] reply ${recoveryMs} ms after worker A was killed`);
+
+  // The customer hears once that the refund was made.
+  expect(reply.agent).toBe('billing');
+  expect(reply.text).toContain('(offline model)');
+  expect(reply.text).toMatch(/refunded \$99\.99 for order #12345/);
+  const refundCalls = reply.events.filter((e) => e.type === 'tool_call' && e.tool === 'process_refund');
+  expect(refundCalls).toHaveLength(1);
+  // The result came from the retry on worker B, which replayed the outcome recorded by worker A.
+  expect(refundCalls[0]).toMatchObject({ result: { ok: true, replayed: true, data: { order_id: '12345', amount: 99.99 } } });
+
+  // The transcript holds the refund's result exactly once.
+  const history = await handle.query(historyQuery);
+  const refundResults = history.filter((m) => m.role === 'tool' && m.name === 'process_refund');
+  expect(refundResults).toHaveLength(1);
+  expect(JSON.parse(refundResults[0]!.content as string)).toMatchObject({ ok: true, data: { order_id: '12345', amount: 99.99 } });
+
+  // The event history shows the crash: the refund activity completed on a later attempt.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const refundScheduled = events.filter((e) => {
+    const attrs = e.activityTaskScheduledEventAttributes;
+    if (attrs?.activityType?.name !== 'runTool' || !attrs.input?.payloads?.[0]) return false;
+    return defaultPayloadConverter.fromPayload<ToolRunInput>(attrs.input.payloads[0]).tool === 'process_refund';
+  });
+  expect(refundScheduled).toHaveLength(1);
+  const scheduledId = refundScheduled[0]!.eventId!.toString();
+  const refundStarted = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId);
+  expect(refundStarted?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
+
+  // The conversation is done with this turn and closes cleanly.
+  await handle.signal(endSignal);
+  const final = await handle.result();
+  expect(final).toMatchObject({ status: 'closed', closedReason: 'ended', currentAgent: 'billing', turn: 1 });
+  expect(final.statistics.path).toBe('receptionist -> billing');
+  await expect(handle.query(stateQuery)).resolves.toMatchObject({ status: 'closed' });
+
+  // Money moved exactly once.
+  await workerB.stop();
+  const store = openShopStore(shopDb);
+  try {
+    const refunds = store.db.prepare("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'").all();
+    expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: idempotencyKey }]);
+    const toolCalls = store.db.prepare("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'").all();
+    expect(toolCalls).toEqual([{ idempotency_key: idempotencyKey }]);
+  } finally {
+    store.close();
+  }
+}, 120_000);

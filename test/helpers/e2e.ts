@@ -1,0 +1,95 @@
+/**
+ * End-to-end plumbing: a private Temporal dev server (real CLI binary, SQLite file in a temp
+ * folder, free ports so a developer's own server on 7233 is never touched), and desk workers run
+ * as real child processes (`worker/main.ts` through tsx), so a test can SIGKILL one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { freePort, startDevServer, type DevServer } from '../../scripts/dev-server';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+
+export interface PrivateServer {
+  server: DevServer;
+  address: string;
+  uiPort: number;
+  client: Client;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateServer(opts: { ui?: boolean } = {}): Promise<PrivateServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'desk-e2e-'));
+  const address = `127.0.0.1:${await freePort()}`;
+  const uiPort = await freePort();
+  const server = await startDevServer({ address, uiPort, dbFile: path.join(dir, 'temporal.db'), headless: !opts.ui, log: () => undefined });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  return {
+    server,
+    address,
+    uiPort,
+    client,
+    dir,
+    async stop() {
+      await connection.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything the worker printed so far. */
+  output(): string;
+  /** Resolves once the worker says it is polling. */
+  ready: Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Run `npm run worker`'s entry point as a child process with the given environment. The child is
+ * the worker itself (`node --import tsx`), not the tsx CLI, which would run the worker as a
+ * grandchild: a SIGKILL would then reach only the wrapper and leave the worker polling, and a
+ * worker that kills itself would show as exit code 137 instead of the signal.
+ */
+export function spawnWorker(env: Record<string, string | undefined>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'worker', 'main.ts')], {
+    cwd: REPO,
+    env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    child.once('exit', (code, signal) => reject(new Error(`worker exited before it was ready (${code ?? signal}):\n${out}`)));
+  });
+  ready.catch(() => undefined);
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.includes('[worker] polling')) markReady();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    output: () => out,
+    ready,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -43,6 +43,7 @@ import {
   appendMessages,
   applyHandoff,
   applyRollback,
+  boundTranscript,
   checkHandoff,
   closeConversation,
   initialState,
@@ -169,7 +170,7 @@ export async function conversation(input: ConversationInput): Promise<Conversati
   }
 
   async function runTurn(text: string): Promise<AgentReply> {
-    state = startTurn(state, text);
+    state = boundTranscript(startTurn(state, text), limits.maxTranscriptChars);
     const turn = state.turn;
     const events: TurnEvent[] = [];
     let handoffs = 0;

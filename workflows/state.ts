@@ -19,6 +19,11 @@ export interface ConversationLimits {
   continueAsNewAfterEvents: number;
   /** The longest customer message accepted, in characters. */
   maxMessageChars: number;
+  /**
+   * The transcript is every model step's input and travels through continue-as-new, and Temporal
+   * refuses payloads over 2 MB: past this many characters of JSON the oldest turns are archived.
+   */
+  maxTranscriptChars: number;
 }
 
 export const DEFAULT_LIMITS: ConversationLimits = {
@@ -27,6 +32,7 @@ export const DEFAULT_LIMITS: ConversationLimits = {
   idleTimeoutMs: 30 * 60 * 1000,
   continueAsNewAfterEvents: 10_000,
   maxMessageChars: 8_000,
+  maxTranscriptChars: 400_000,
 };
 
 /** One line of the conversation's trail: who had control, when, and why it moved. */
@@ -129,6 +135,30 @@ export function appendMessages(state: ConversationState, ...messages: ChatMessag
 
 export function startTurn(state: ConversationState, text: string): ConversationState {
   return { ...state, turn: state.turn + 1, history: [...state.history, { role: 'user', content: text }] };
+}
+
+/**
+ * Keep the transcript under `maxChars` of JSON by dropping the oldest whole turns (a turn starts
+ * at a user message, so no tool call is ever separated from its result) and leaving a note. The
+ * newest turn always stays. The dropped messages remain in Temporal's event history.
+ */
+export function boundTranscript(state: ConversationState, maxChars: number): ConversationState {
+  const sizes = state.history.map((m) => JSON.stringify(m).length + 1);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total <= maxChars) return state;
+  const NOTE_ALLOWANCE = 200;
+  let suffix = total;
+  let cut = -1;
+  for (let i = 0; i < state.history.length; i++) {
+    if (i > 0 && state.history[i]!.role === 'user') {
+      cut = i;
+      if (suffix + NOTE_ALLOWANCE <= maxChars) break;
+    }
+    suffix -= sizes[i]!;
+  }
+  if (cut <= 0) return state;
+  const note: ChatMessage = { role: 'event', content: `${cut} earlier messages of this conversation were archived to keep it within size limits.` };
+  return { ...state, history: [note, ...state.history.slice(cut)] };
 }
 
 export function closeConversation(state: ConversationState, why: 'idle' | 'ended'): ConversationState {

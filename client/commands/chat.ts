@@ -103,7 +103,7 @@ export async function runChat(opts: ChatOptions): Promise<void> {
         }
       } else {
         await attempt(async () => {
-          const reply = await sendMessage(handle, raw);
+          const reply = await sendMessage(handle, line);
           say(formatTurn(reply), { event: 'reply', id, ...reply });
         });
       }

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { openShopStore } from '../../activities/store';
+import { SEED_REFUNDS, openShopStore } from '../../activities/store';
 import { sendMessage, startWithMessage } from '../../client/conversations';
 import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, stateQuery, type AgentReply, type TurnEvent } from '../../workflows/messages';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
@@ -44,8 +44,18 @@ afterEach(async () => {
 async function startWorker(): Promise<WorkerProcess> {
   worker = spawnWorker({ TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb });
   await worker.ready;
-  expect(worker.output()).toContain('offline model');
+  await waitForOutput(worker, 'model: offline model at http://127.0.0.1:');
   return worker;
+}
+
+/** Waits (with a deadline) until the worker has printed `text`: its banner follows the "polling" line. */
+async function waitForOutput(w: WorkerProcess, text: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!w.output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`worker did not print ${JSON.stringify(text)} within ${timeoutMs} ms:\n${w.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return w.output();
 }
 
 /** Rows of the shop database, read after the worker has stopped (no second writer). */
@@ -125,8 +135,10 @@ test('"I don\'t want order #12345 anymore, please refund": billing refunds $99.9
   expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing');
 
   await worker!.stop();
-  const refunds = shopRows<{ amount_cents: number }>("SELECT amount_cents FROM refunds WHERE order_id = '12345'");
-  expect(refunds).toEqual([{ amount_cents: 9999 }]);
+  // Exactly one new refund row: the seed's refunds (none for 12345) plus this one.
+  expect(shopRows<{ n: number }>('SELECT COUNT(*) AS n FROM refunds')).toEqual([{ n: SEED_REFUNDS.length + 1 }]);
+  const refunds = shopRows<{ amount_cents: number; idempotency_key: string }>("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
+  expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: expect.stringMatching(new RegExp(`^${handle.workflowId}:1:`)) }]);
 });
 
 test('"My order #67890 hasn\'t shipped yet, can I cancel and refund?": order cancels, billing refunds $149.99', async () => {

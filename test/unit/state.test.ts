@@ -4,6 +4,7 @@
 import {
   applyHandoff,
   applyRollback,
+  boundTranscript,
   checkHandoff,
   closeConversation,
   initialState,
@@ -97,5 +98,42 @@ describe('statistics', () => {
   });
   test('a new conversation', () => {
     expect(statistics(initialState('bob', T0))).toEqual({ totalHandoffs: 0, rollbacks: 0, path: 'receptionist', agentsInvolved: ['receptionist'] });
+  });
+});
+
+describe('boundTranscript', () => {
+  const turnOf = (n: number, size: number) => [
+    { role: 'user' as const, content: `question ${n} ${'x'.repeat(size)}` },
+    { role: 'assistant' as const, agent: 'order' as const, content: null, toolCalls: [{ id: `c${n}`, name: 'get_order_status', arguments: '{}' }] },
+    { role: 'tool' as const, toolCallId: `c${n}`, name: 'get_order_status', content: '{"ok":true}' },
+    { role: 'assistant' as const, agent: 'order' as const, content: `answer ${n}` },
+  ];
+  const withTurns = (count: number, size: number) => ({
+    ...initialState('alice', T0),
+    history: Array.from({ length: count }, (_, i) => turnOf(i + 1, size)).flat(),
+  });
+
+  test('leaves a transcript under the limit alone', () => {
+    const s = withTurns(3, 10);
+    expect(boundTranscript(s, 100_000)).toBe(s);
+  });
+
+  test('drops the oldest whole turns, never splitting a tool call from its result, and says so', () => {
+    const s = withTurns(10, 1_000);
+    const bounded = boundTranscript(s, 3_500);
+    expect(JSON.stringify(bounded.history).length).toBeLessThanOrEqual(3_500);
+    expect(bounded.history[0]).toEqual({ role: 'event', content: expect.stringMatching(/^\d+ earlier messages .* archived/) });
+    expect(bounded.history[1]).toMatchObject({ role: 'user' });
+    const callIds = bounded.history.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : []));
+    const resultIds = bounded.history.flatMap((m) => (m.role === 'tool' ? [m.toolCallId] : []));
+    expect(resultIds).toEqual(callIds);
+    expect(bounded.history.at(-1)).toEqual({ role: 'assistant', agent: 'order', content: 'answer 10' });
+  });
+
+  test('always keeps the newest turn, even when it alone is over the limit', () => {
+    const s = { ...withTurns(2, 10), history: [...withTurns(2, 10).history, { role: 'user' as const, content: 'y'.repeat(5_000) }] };
+    const bounded = boundTranscript(s, 1_000);
+    expect(bounded.history.at(-1)).toEqual({ role: 'user', content: 'y'.repeat(5_000) });
+    expect(bounded.history).toHaveLength(2);
   });
 });

@@ -408,10 +408,9 @@ describe('lifecycle', () => {
       await handle.executeUpdate(sendMessageUpdate, send('hi'));
       await env.sleep('29 minutes');
       expect((await handle.query(stateQuery)).status).toBe('open');
-      const started = Date.now();
+      // result() lets the test server skip the remaining minute instead of waiting for it.
       const final = await handle.result();
       expect(final).toMatchObject({ status: 'closed', closedReason: 'idle', turn: 1 });
-      expect(Date.now() - started).toBeLessThan(20_000);
     });
   });
 

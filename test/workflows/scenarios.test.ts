@@ -4,6 +4,10 @@
  * same scenarios run twice: once normally, once with `maxCachedWorkflows: 0` so every workflow
  * task replays from history (the test of determinism).
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CUSTOMER_ID, CURRENT_AGENT, HANDOFF_COUNT, historyQuery, sendMessageUpdate, stateQuery } from '../../workflows/messages';
@@ -28,6 +32,19 @@ beforeEach(() => {
 });
 afterEach(() => shop.dispose());
 
+/**
+ * `RECORD_HISTORIES=1 npx jest test/workflows/scenarios` refreshes test/histories/, which
+ * replay.test.ts replays on every run: a workflow change that would break running conversations
+ * fails CI. Record only when such a break is intended (and say so in the commit).
+ */
+async function recordHistory(name: string, handle: WorkflowHandle, label: string): Promise<void> {
+  if (!process.env.RECORD_HISTORIES || label !== 'cached') return;
+  const file = path.join(__dirname, '..', 'histories', `${name}.json`);
+  // protojson-shaped (enum names, base64 bytes, string int64s): what Worker.runReplayHistory reads.
+  const json = temporal.api.history.v1.History.toObject((await handle.fetchHistory()) as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String });
+  writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
+}
+
 function lastTool(messages: ChatMessage[]): Record<string, unknown> {
   const last = messages[messages.length - 1];
   if (last?.role !== 'tool') throw new Error(`expected a tool result last, got ${last?.role}`);
@@ -37,7 +54,7 @@ function lastTool(messages: ChatMessage[]): Record<string, unknown> {
 describe.each([
   ['cached', {}],
   ['replaying every task', { maxCachedWorkflows: 0 }],
-])('seed scenarios (%s)', (_label, overrides) => {
+])('seed scenarios (%s)', (label, overrides) => {
   test('1: "Has my order #12345 shipped?" is answered by the order specialist', async () => {
     const model = scriptedModel([
       { agent: 'receptionist', respond: transfer('order', 'Customer asks whether order 12345 has shipped') },
@@ -67,6 +84,7 @@ describe.each([
       expect(described.typedSearchAttributes.get(CUSTOMER_ID)).toBe('alice');
       expect(described.typedSearchAttributes.get(HANDOFF_COUNT)).toBe(1);
       await handle.terminate('test done');
+      await recordHistory('scenario-1-order-status', handle, label);
     });
     model.assertDone();
     expect(shop.store.counts()).toMatchObject({ refunds: 1 /* the seed's partial refund */, cancellations: 1 });
@@ -100,6 +118,7 @@ describe.each([
       expect(state.statistics.path).toBe('receptionist -> billing');
       expect(state.statistics.totalHandoffs).toBe(1);
       await handle.terminate('test done');
+      await recordHistory('scenario-2-refund', handle, label);
     });
     model.assertDone();
     const refunds = shop.store.listRefunds('12345');
@@ -154,6 +173,7 @@ describe.each([
       const ids = history.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : []));
       expect(new Set(ids).size).toBe(ids.length);
       await handle.terminate('test done');
+      await recordHistory('scenario-3-cancel-and-refund', handle, label);
     });
     model.assertDone();
     expect(shop.store.findCustomerOrder('alice', '67890')?.status).toBe('cancelled');

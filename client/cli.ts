@@ -82,6 +82,7 @@ export function buildProgram(): Command {
   const program = new Command('desk')
     .description('Talk to the durable customer-service desk: start conversations, send messages, roll back to the receptionist, inspect and list them.')
     .option('--json', 'machine-readable output (JSON) instead of text')
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`${oneLine(text)} (see --help)\n`) })
     .showSuggestionAfterError()
@@ -212,7 +213,7 @@ conversation, 3 Temporal unreachable.`,
 
   program
     .command('list')
-    .description('find conversations by their search attributes (current agent, customer, status), newest first')
+    .description('find conversations by their search attributes (current agent, customer, status): open ones first, then the most recently closed')
     .addOption(new Option('-a, --agent <name>', 'only conversations this agent has now').choices(AGENT_NAMES))
     .option('-c, --customer <id>', "only this customer's conversations", customerArg)
     .option('--open', 'only conversations still running')
@@ -246,6 +247,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 
 /** Run as a program: set the exit code, and make sure nothing keeps the process alive afterwards. */
 export function run(): void {
+  // `desk list | head`: a closed pipe is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
   void main().then((code) => {
     process.exitCode = code;
     setTimeout(() => process.exit(code), 2_000).unref();

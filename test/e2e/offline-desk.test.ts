@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { SEED_REFUNDS, openShopStore } from '../../activities/store';
-import { sendMessage, startWithMessage } from '../../client/conversations';
+import { sendMessage, startWithMessage, type ConversationHandle } from '../../client/conversations';
 import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, stateQuery, type AgentReply, type TurnEvent } from '../../workflows/messages';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
 
@@ -68,6 +68,17 @@ function shopRows<T>(sql: string, ...params: unknown[]): T[] {
   }
 }
 
+/** The summary of every scheduled activity, in history order, as the Temporal UI shows them. */
+async function activitySummaries(handle: ConversationHandle): Promise<(string | undefined)[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => {
+      const payload = e.userMetadata?.summary;
+      return payload ? defaultPayloadConverter.fromPayload<string>(payload) : undefined;
+    });
+}
+
 function eventsOf<K extends TurnEvent['type']>(reply: AgentReply, type: K): Extract<TurnEvent, { type: K }>[] {
   return reply.events.filter((e): e is Extract<TurnEvent, { type: K }> => e.type === type);
 }
@@ -112,14 +123,7 @@ test('"Has my order #12345 shipped?" is answered by the order agent, with trail,
   expect(description.typedSearchAttributes.get(HANDOFF_COUNT)).toBe(1);
 
   // Activity summaries: the event history reads like a run log.
-  const history = await handle.fetchHistory();
-  const summaries = (history.events ?? [])
-    .filter((e) => e.activityTaskScheduledEventAttributes)
-    .map((e) => {
-      const payload = e.userMetadata?.summary;
-      return payload ? defaultPayloadConverter.fromPayload<string>(payload) : undefined;
-    });
-  expect(summaries).toEqual(['receptionist: model step', 'order: model step', 'order: get_order_status order 12345', 'order: model step']);
+  expect(await activitySummaries(handle)).toEqual(['receptionist: model step', 'order: model step', 'order: get_order_status order 12345', 'order: model step']);
 });
 
 test('"I don\'t want order #12345 anymore, please refund": billing refunds $99.99, exactly once', async () => {
@@ -133,6 +137,14 @@ test('"I don\'t want order #12345 anymore, please refund": billing refunds $99.9
   expectHandoff(reply, 'receptionist', 'billing');
   expect(expectToolOk(reply, 'billing', 'process_refund', '12345')).toMatchObject({ order_id: '12345', amount: 99.99 });
   expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing');
+  expect(await activitySummaries(handle)).toEqual([
+    'receptionist: model step',
+    'billing: model step',
+    'billing: get_order_status order 12345',
+    'billing: model step',
+    'billing: process_refund order 12345 $99.99',
+    'billing: model step',
+  ]);
 
   await worker!.stop();
   // Exactly one new refund row: the seed's refunds (none for 12345) plus this one.

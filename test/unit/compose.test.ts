@@ -181,7 +181,8 @@ describe('docker-compose.yml', () => {
     expect(env.TEMPORAL_ADDRESS).toBe(`${TEMPORAL}:7233`);
     expect(env.SHOP_DB).toBe('/data/shop.db');
     // The shop database sits on a named volume (it survives `docker compose down`).
-    const dataVolume = (worker.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((v) => v.endsWith(`:${path.posix.dirname(env.SHOP_DB)}`));
+    const dataDir = path.posix.dirname(env.SHOP_DB ?? '');
+    const dataVolume = (worker.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((v) => v.endsWith(`:${dataDir}`));
     expect(dataVolume).toBeDefined();
     const volumeName = dataVolume!.split(':')[0]!;
     expect(compose.volumes).toHaveProperty([volumeName]);

@@ -21,8 +21,9 @@ async function main(): Promise<void> {
   }
   try {
     const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities: runtime.activities });
-    console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
     console.log(`[worker] ${runtime.description}`);
+    // Last, so "polling" on stdout means ready, banner and all (the e2e tests wait for it).
+    console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
     await worker.run();
     console.log('[worker] stopped');
   } finally {

@@ -44,19 +44,10 @@ afterEach(async () => {
 async function startWorker(): Promise<WorkerProcess> {
   worker = spawnWorker({ TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb });
   await worker.ready;
-  await waitForOutput(worker, 'model: offline model at http://127.0.0.1:');
+  expect(worker.output()).toContain('model: offline model at http://127.0.0.1:');
   return worker;
 }
 
-/** Waits (with a deadline) until the worker has printed `text`: its banner follows the "polling" line. */
-async function waitForOutput(w: WorkerProcess, text: string, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (!w.output().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`worker did not print ${JSON.stringify(text)} within ${timeoutMs} ms:\n${w.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return w.output();
-}
 
 /** Rows of the shop database, read after the worker has stopped (no second writer). */
 function shopRows<T>(sql: string, ...params: unknown[]): T[] {

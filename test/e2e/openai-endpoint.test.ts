@@ -128,21 +128,13 @@ async function startWorker(baseURL: string): Promise<WorkerProcess> {
     OPENAI_MODEL: MODEL,
   });
   await worker.ready;
-  const banner = await waitForOutput(worker, `mode=openai baseURL=${baseURL} model=${MODEL}`);
+  const banner = worker.output();
+  expect(banner).toContain(`mode=openai baseURL=${baseURL} model=${MODEL}`);
   expect(banner).toContain('key: set');
   expect(banner).not.toContain(API_KEY);
   return worker;
 }
 
-/** Waits (with a deadline) until the worker has printed `text`: its banner follows the "polling" line. */
-async function waitForOutput(w: WorkerProcess, text: string, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (!w.output().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`worker did not print ${JSON.stringify(text)} within ${timeoutMs} ms:\n${w.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return w.output();
-}
 
 function modelSteps(reply: AgentReply) {
   return reply.events.filter((e) => e.type === 'model_step');

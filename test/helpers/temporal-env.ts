@@ -83,3 +83,26 @@ export async function runWithWorker<T>(
   });
   return worker.runUntil(body());
 }
+
+export interface WorkflowTestContext {
+  env: TestWorkflowEnvironment;
+  bundle: WorkflowBundleWithSourceMap;
+  shop: TempShop;
+}
+
+/** Registers a test file's hooks: one time-skipping server and one bundle per file, a fresh shop per test. */
+export function useWorkflowTestContext(): WorkflowTestContext {
+  const ctx = {} as WorkflowTestContext;
+  beforeAll(async () => {
+    ctx.env = await createTimeSkippingEnv();
+    ctx.bundle = await bundleWorkflows();
+  }, 120_000);
+  afterAll(async () => {
+    await ctx.env?.teardown();
+  });
+  beforeEach(() => {
+    ctx.shop = tempShop();
+  });
+  afterEach(() => ctx.shop.dispose());
+  return ctx;
+}

@@ -6,42 +6,26 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateStage } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { conversation } from '../../workflows';
 import { CANNED } from '../../workflows/conversation';
 import { endSignal, historyQuery, rollbackSignal, sendMessageUpdate, stateQuery, type ConversationInput } from '../../workflows/messages';
 import type { ToolRunInput } from '../../workflows/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
-import { bundleWorkflows, createTimeSkippingEnv, runWithWorker, tempShop, uniqueTaskQueue, type TempShop } from '../helpers/temporal-env';
+import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-let shop: TempShop;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  bundle = await bundleWorkflows();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
-beforeEach(() => {
-  shop = tempShop();
-});
-afterEach(() => shop.dispose());
+const t = useWorkflowTestContext();
 
 /** Start a conversation for alice on a fresh task queue and run `body` with a worker serving it. */
 async function withConversation<T>(
   script: ScriptStep[],
-  body: (handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof conversation>>>, model: ReturnType<typeof scriptedModel>) => Promise<T>,
+  body: (handle: Awaited<ReturnType<typeof t.env.client.workflow.start<typeof conversation>>>, model: ReturnType<typeof scriptedModel>) => Promise<T>,
   opts: { input?: Partial<ConversationInput>; runTool?: (input: ToolRunInput) => ReturnType<ReturnType<typeof createToolRunner>['runTool']> } = {},
 ): Promise<T> {
   const model = scriptedModel(script);
   const taskQueue = uniqueTaskQueue();
-  const result = await runWithWorker(env, { bundle, taskQueue, callModel: model.callModel, store: shop.store, runTool: opts.runTool }, async () => {
-    const handle = await env.client.workflow.start(conversation, { taskQueue, workflowId: `c-${taskQueue}`, args: [{ customerId: 'alice', ...opts.input }] });
+  const result = await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool }, async () => {
+    const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `c-${taskQueue}`, args: [{ customerId: 'alice', ...opts.input }] });
     return body(handle, model);
   });
   model.assertDone();
@@ -153,12 +137,12 @@ describe('handoffs', () => {
       { runTool: async (input) => (ran.push(input.tool), { ok: true, data: {} }) },
     );
     expect(ran).toEqual([]);
-    expect(shop.store.listRefunds('12345')).toHaveLength(0);
+    expect(t.shop.store.listRefunds('12345')).toHaveLength(0);
   });
 
   test('tool calls carry the bound customer and a key the workflow builds from turn, step and call index', async () => {
     const inputs: ToolRunInput[] = [];
-    const real = createToolRunner(shop.store).runTool;
+    const real = createToolRunner(t.shop.store).runTool;
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('order', 'status') },
@@ -308,12 +292,12 @@ describe('rollback', () => {
         expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing -> receptionist');
       },
     );
-    expect(shop.store.listRefunds('12345')).toHaveLength(0);
+    expect(t.shop.store.listRefunds('12345')).toHaveLength(0);
   });
 
   test('mid-turn, during a tool call: the refund completes and stays on record, then the receptionist takes over', async () => {
     const hold = gate();
-    const real = createToolRunner(shop.store).runTool;
+    const real = createToolRunner(t.shop.store).runTool;
     let toolStarted!: () => void;
     const started = new Promise<void>((r) => (toolStarted = r));
     await withConversation(
@@ -348,7 +332,7 @@ describe('rollback', () => {
         },
       },
     );
-    expect(shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
+    expect(t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
   });
 });
 
@@ -406,7 +390,7 @@ describe('lifecycle', () => {
   test('an idle conversation closes itself after 30 minutes on a durable timer (time-skipped)', async () => {
     await withConversation([{ agent: 'receptionist', respond: reply('Hello!') }], async (handle) => {
       await handle.executeUpdate(sendMessageUpdate, send('hi'));
-      await env.sleep('29 minutes');
+      await t.env.sleep('29 minutes');
       expect((await handle.query(stateQuery)).status).toBe('open');
       // result() lets the test server skip the remaining minute instead of waiting for it.
       const final = await handle.result();
@@ -438,7 +422,7 @@ describe('lifecycle', () => {
       async (handle) => {
         const firstRun = (await handle.describe()).runId;
         for (let i = 1; i <= 6; i++) expect((await handle.executeUpdate(sendMessageUpdate, send(`question ${i}`))).text).toBe(`answer ${i}`);
-        const latest = env.client.workflow.getHandle(handle.workflowId);
+        const latest = t.env.client.workflow.getHandle(handle.workflowId);
         const described = await latest.describe();
         expect(described.runId).not.toBe(firstRun);
         const state = await latest.query(stateQuery);

@@ -8,29 +8,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CUSTOMER_ID, CURRENT_AGENT, HANDOFF_COUNT, historyQuery, sendMessageUpdate, stateQuery } from '../../workflows/messages';
 import { conversation } from '../../workflows';
 import type { ChatMessage } from '../../workflows/transcript';
 import { reply, scriptedModel, toolCalls, transfer } from '../helpers/scripted-model';
-import { bundleWorkflows, createTimeSkippingEnv, runWithWorker, tempShop, uniqueTaskQueue, type TempShop } from '../helpers/temporal-env';
+import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-let shop: TempShop;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  bundle = await bundleWorkflows();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
-beforeEach(() => {
-  shop = tempShop();
-});
-afterEach(() => shop.dispose());
+const t = useWorkflowTestContext();
 
 /**
  * `RECORD_HISTORIES=1 npx jest test/workflows/scenarios` refreshes test/histories/, which
@@ -66,8 +50,8 @@ describe.each([
       },
     ]);
     const taskQueue = uniqueTaskQueue();
-    await runWithWorker(env, { bundle, taskQueue, callModel: model.callModel, store: shop.store, overrides }, async () => {
-      const handle = await env.client.workflow.start(conversation, { taskQueue, workflowId: `s1-${taskQueue}`, args: [{ customerId: 'alice' }] });
+    await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, overrides }, async () => {
+      const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `s1-${taskQueue}`, args: [{ customerId: 'alice' }] });
       const answer = await handle.executeUpdate(sendMessageUpdate, { args: [{ text: 'Has my order #12345 shipped?' }] });
 
       expect(answer).toMatchObject({ agent: 'order', text: 'Yes: order 12345 has shipped, tracking number TRK-98765.', turn: 1 });
@@ -87,11 +71,11 @@ describe.each([
       await recordHistory('scenario-1-order-status', handle, label);
     });
     model.assertDone();
-    expect(shop.store.counts()).toMatchObject({ refunds: 1 /* the seed's partial refund */, cancellations: 1 });
+    expect(t.shop.store.counts()).toMatchObject({ refunds: 1 /* the seed's partial refund */, cancellations: 1 });
   });
 
   test('2: "I don\'t want order #12345 anymore, please refund" reaches billing, which checks status then refunds $99.99', async () => {
-    const refundsBefore = shop.store.listRefunds('12345').length;
+    const refundsBefore = t.shop.store.listRefunds('12345').length;
     const model = scriptedModel([
       { agent: 'receptionist', respond: transfer('billing', 'Customer wants a refund for order 12345') },
       { agent: 'billing', respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
@@ -107,8 +91,8 @@ describe.each([
       },
     ]);
     const taskQueue = uniqueTaskQueue();
-    await runWithWorker(env, { bundle, taskQueue, callModel: model.callModel, store: shop.store, overrides }, async () => {
-      const handle = await env.client.workflow.start(conversation, { taskQueue, workflowId: `s2-${taskQueue}`, args: [{ customerId: 'alice' }] });
+    await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, overrides }, async () => {
+      const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `s2-${taskQueue}`, args: [{ customerId: 'alice' }] });
       const answer = await handle.executeUpdate(sendMessageUpdate, { args: [{ text: "I don't want order #12345 anymore, please refund" }] });
 
       expect(answer).toMatchObject({ agent: 'billing', text: 'I have refunded $99.99 for order 12345.' });
@@ -121,7 +105,7 @@ describe.each([
       await recordHistory('scenario-2-refund', handle, label);
     });
     model.assertDone();
-    const refunds = shop.store.listRefunds('12345');
+    const refunds = t.shop.store.listRefunds('12345');
     expect(refunds).toHaveLength(refundsBefore + 1);
     expect(refunds[refunds.length - 1]).toMatchObject({ orderId: '12345', amountCents: 9999 });
   });
@@ -156,8 +140,8 @@ describe.each([
       { agent: 'billing', respond: reply('Order 67890 is cancelled and $149.99 is on its way back to you.') },
     ]);
     const taskQueue = uniqueTaskQueue();
-    await runWithWorker(env, { bundle, taskQueue, callModel: model.callModel, store: shop.store, overrides }, async () => {
-      const handle = await env.client.workflow.start(conversation, { taskQueue, workflowId: `s3-${taskQueue}`, args: [{ customerId: 'alice' }] });
+    await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, overrides }, async () => {
+      const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `s3-${taskQueue}`, args: [{ customerId: 'alice' }] });
       const answer = await handle.executeUpdate(sendMessageUpdate, { args: [{ text: "My order #67890 hasn't shipped yet, can I cancel and refund?" }] });
 
       expect(answer.agent).toBe('billing');
@@ -176,7 +160,7 @@ describe.each([
       await recordHistory('scenario-3-cancel-and-refund', handle, label);
     });
     model.assertDone();
-    expect(shop.store.findCustomerOrder('alice', '67890')?.status).toBe('cancelled');
-    expect(shop.store.listRefunds('67890')).toEqual([expect.objectContaining({ amountCents: 14999 })]);
+    expect(t.shop.store.findCustomerOrder('alice', '67890')?.status).toBe('cancelled');
+    expect(t.shop.store.listRefunds('67890')).toEqual([expect.objectContaining({ amountCents: 14999 })]);
   });
 });

@@ -9,7 +9,7 @@ export function modelStepSummary(agent: string): string {
 }
 
 export function toolCallSummary(agent: string, tool: string, argumentsJson: string): string {
-  const parts = [tool];
+  const parts = [clip(tool, 64)];
   let args: unknown;
   try {
     args = JSON.parse(argumentsJson);
@@ -23,9 +23,11 @@ export function toolCallSummary(agent: string, tool: string, argumentsJson: stri
     if (typeof a.query === 'string') parts.push(`"${clip(a.query, 40)}"`);
     if (typeof a.subject === 'string') parts.push(`"${clip(a.subject, 40)}"`);
   }
-  return `${agent}: ${parts.join(' ')}`;
+  return clip(`${agent}: ${parts.join(' ')}`, 160);
 }
 
+/** One line, at most `max` characters: a summary never spills over. */
 function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -36,8 +36,6 @@ export interface ToolDefinition<N extends ToolName = ToolName, P extends ToolPar
   readonly parameters: P;
   /** Mutating tools run exactly once per idempotency key (see runner.ts). */
   readonly mutating: boolean;
-  /** The detail after the tool name in a log line, e.g. `order 12345 $99.99`. */
-  summary(args: z.output<P>): string;
   execute(args: z.output<P>, ctx: ToolContext): ToolOutcome;
 }
 

@@ -1,12 +1,13 @@
 /**
  * The registry: every function tool by name, checked at compile time against TOOL_NAMES (each
  * name exactly one definition, under its own key), plus what the model activity and the Temporal
- * UI need from it: the JSON schema derived from the zod parameters, and a log-line summary of a
- * call. Adding a tool: declare it in its domain file and add one line here.
+ * needs from it: the JSON schema derived from the zod parameters. (The Temporal UI's one-line
+ * summary of a call is built in the workflow, workflows/summaries.ts, which may not import this.)
+ * Adding a tool: declare it in its domain file and add one line here.
  */
 import { z } from 'zod';
 
-import { isToolName, type ToolName } from '../../workflows/agents';
+import type { ToolName } from '../../workflows/agents';
 import { processRefund, getInvoice } from './billing';
 import type { ToolDefinition } from './define';
 import { cancelOrder, getOrderStatus, trackShipment, updateShippingAddress } from './order';
@@ -50,25 +51,4 @@ export function toolJsonSchema(name: ToolName): ToolJsonSchema {
     schemaCache.set(name, schema);
   }
   return schema;
-}
-
-const LOG_LINE_MAX = 120;
-
-/**
- * A one-line summary of a tool call for logs and the Temporal UI, e.g.
- * `process_refund order 12345 $99.99`. Never throws: arguments that do not parse or validate
- * give just the tool name.
- */
-export function describeToolCall(tool: string, argumentsJson: string): string {
-  const name = tool.replace(/\s+/g, ' ').slice(0, 64);
-  try {
-    if (!isToolName(tool)) return name;
-    const def = TOOLS[tool];
-    const parsed = def.parameters.safeParse(JSON.parse(argumentsJson));
-    if (!parsed.success) return name;
-    const line = `${name} ${def.summary(parsed.data)}`.trim();
-    return line.length <= LOG_LINE_MAX ? line : `${line.slice(0, LOG_LINE_MAX - 1)}…`;
-  } catch {
-    return name;
-  }
 }

@@ -7,12 +7,6 @@ import { z } from 'zod';
 import { TICKET_PRIORITIES } from '../store';
 import { defineTool, ok } from './define';
 
-/** Log lines stay one short line whatever the model wrote. */
-function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
-}
-
 export const searchHelpDocs = defineTool({
   name: 'search_help_docs',
   description:
@@ -21,7 +15,6 @@ export const searchHelpDocs = defineTool({
     query: z.string().trim().min(2).max(300).describe('What to look for, e.g. "429 too many requests" or "webhook signature".'),
   }),
   mutating: false,
-  summary: (args) => JSON.stringify(clip(args.query, 60)),
   execute(args, ctx) {
     const results = ctx.helpDocs.search(args.query, 3);
     return ok({
@@ -49,7 +42,6 @@ export const createSupportTicket = defineTool({
     priority: z.enum(TICKET_PRIORITIES).default('normal').describe('high only when production is down or money is at stake.'),
   }),
   mutating: true,
-  summary: (args) => `${args.priority} ${JSON.stringify(clip(args.subject, 60))}`,
   execute(args, ctx) {
     const ticket = ctx.store.insertTicket({
       customerId: ctx.customerId,

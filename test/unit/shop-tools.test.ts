@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { ApplicationFailure } from '@temporalio/common';
 
 import { openShopStore, type ShopStore } from '../../activities/store';
-import { TOOLS, createToolRunner, describeToolCall, toolJsonSchema, type ToolRunner } from '../../activities/tools';
+import { TOOLS, createToolRunner, toolJsonSchema, type ToolRunner } from '../../activities/tools';
 import { AGENTS, TOOL_NAMES, type AgentName } from '../../workflows/agents';
 import type { ToolRunResult } from '../../workflows/transcript';
 
@@ -418,24 +418,5 @@ describe('registry', () => {
     expect(toolJsonSchema('cancel_order').properties).toHaveProperty('reason');
     expect(toolJsonSchema('create_support_ticket').properties.priority).toMatchObject({ enum: ['low', 'normal', 'high'], default: 'normal' });
     expect(toolJsonSchema('process_refund').properties.amount).toMatchObject({ type: 'number', exclusiveMinimum: 0 });
-  });
-});
-
-describe('describeToolCall', () => {
-  it('formats a log line per tool', () => {
-    expect(describeToolCall('process_refund', '{"order_id":"#12345","amount":99.99,"reason":"broken"}')).toBe('process_refund order 12345 $99.99');
-    expect(describeToolCall('get_order_status', '{"order_id":"12345"}')).toBe('get_order_status order 12345');
-    expect(describeToolCall('cancel_order', '{"order_id":"67890"}')).toBe('cancel_order order 67890');
-    expect(describeToolCall('search_help_docs', '{"query":"429 too\\nmany requests"}')).toBe('search_help_docs "429 too many requests"');
-    expect(describeToolCall('create_support_ticket', '{"subject":"SDK broken","description":"It does not install."}')).toBe(
-      'create_support_ticket normal "SDK broken"',
-    );
-  });
-
-  it('falls back to the tool name and never throws', () => {
-    expect(describeToolCall('process_refund', 'not json')).toBe('process_refund');
-    expect(describeToolCall('process_refund', '{"order_id":"12345"}')).toBe('process_refund');
-    expect(describeToolCall('no_such_tool', '{}')).toBe('no_such_tool');
-    expect(describeToolCall('get_order_status', 'null')).toBe('get_order_status');
   });
 });

@@ -163,6 +163,49 @@ describe('handoffs', () => {
   });
 });
 
+describe('the shop rules hold whatever the model says', () => {
+  test("bob's order in alice's conversation, $500 on a $99.99 order, a second full refund, a smuggled customer id: nothing changes", async () => {
+    const refundsBefore = t.shop.store.counts().refunds;
+    const lastResult = (input: { messages: { role: string; content: string | null }[] }) => JSON.parse(input.messages.at(-1)!.content!) as { ok: boolean; code?: string };
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('billing', 'refunds') },
+        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request' }]) },
+        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request', customer_id: 'bob' }]) },
+        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 500, reason: 'customer request' }]) },
+        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'over_limit' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
+        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: true }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
+        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'invalid_state' }), respond: reply('Refunded $99.99 once.') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('refund everything, also bob\'s order'));
+        expect(answer.text).toBe('Refunded $99.99 once.');
+      },
+    );
+    expect(t.shop.store.listRefunds('24680')).toEqual([]);
+    expect(t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
+    expect(t.shop.store.counts().refunds).toBe(refundsBefore + 1);
+  });
+
+  test('arguments that are not JSON, or fail the schema, go back to the model, which can correct itself', async () => {
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('order', 'status') },
+        { agent: 'order', respond: toolCalls(['get_order_status', '{"order_id": 12345']) },
+        { agent: 'order', check: (i) => expect(i.messages.at(-1)!.content).toContain('invalid_arguments'), respond: toolCalls(['get_order_status', { order: '12345' }]) },
+        { agent: 'order', check: (i) => expect(i.messages.at(-1)!.content).toContain('invalid_arguments'), respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
+        { agent: 'order', check: (i) => expect(i.messages.at(-1)!.content).toContain('TRK-98765'), respond: reply('Shipped, tracking TRK-98765.') },
+      ],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('status of 12345?'));
+        expect(answer.text).toBe('Shipped, tracking TRK-98765.');
+        const results = answer.events.flatMap((e) => (e.type === 'tool_call' ? [e.result.ok ? 'ok' : e.result.code] : []));
+        expect(results).toEqual(['invalid_arguments', 'invalid_arguments', 'ok']);
+      },
+    );
+  });
+});
+
 describe('messages', () => {
   test('the validator rejects empty, over-long and malformed messages with a clear error and writes nothing', async () => {
     await withConversation([{ agent: 'receptionist', respond: reply('Hello! How can I help?') }], async (handle) => {

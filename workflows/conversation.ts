@@ -73,9 +73,8 @@ export async function conversation(input: ConversationInput): Promise<Conversati
 
   // Ticket gate: messages run one at a time in arrival order. A shared busy flag would not do,
   // because every satisfied condition wakes in the same activation.
-  let nextTicket = 0;
+  let nextTicket = 0; // also the count of messages accepted by this run
   let serving = 0;
-  let received = 0;
   const idle = () => serving === nextTicket;
   /** A rollback that arrived mid-turn, applied at the next step boundary. */
   let pendingRollback: string | undefined;
@@ -99,7 +98,6 @@ export async function conversation(input: ConversationInput): Promise<Conversati
     sendMessageUpdate,
     async ({ text }: SendMessageInput): Promise<AgentReply> => {
       const ticket = nextTicket++;
-      received++;
       await condition(() => serving === ticket);
       try {
         if (state.status !== 'open') {
@@ -284,9 +282,9 @@ export async function conversation(input: ConversationInput): Promise<Conversati
       }
       continue;
     }
-    const seen = received;
+    const seen = nextTicket;
     // The idle timer is a durable timer: it survives worker and server restarts.
-    const active = await condition(() => received !== seen || state.status !== 'open', limits.idleTimeoutMs);
+    const active = await condition(() => nextTicket !== seen || state.status !== 'open', limits.idleTimeoutMs);
     if (!active) state = closeConversation(state, 'idle');
   }
   publish();

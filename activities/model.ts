@@ -26,8 +26,10 @@ import type {
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { AGENTS, handoffToolName, type AgentName, type ToolName } from '../workflows/agents';
+import { BOUNDS, cut } from '../workflows/limits';
 import type { ChatMessage, ModelStepInput, ModelStepResult, ToolCallRequest } from '../workflows/transcript';
 import type { ModelConfig } from './model-config';
+import { withHeartbeat } from './heartbeat';
 import { TOOLS, toolJsonSchema } from './tools';
 
 /** What the model step needs from the tool registry (`activities/tools`): descriptions and JSON schemas. */
@@ -153,35 +155,45 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
   const context: ErrorContext = { model: deps.model, baseURL: deps.openai.baseURL, apiKey: deps.openai.apiKey };
 
   return {
-    async callModel(input: ModelStepInput): Promise<ModelStepResult> {
-      const tools = toolsFor(input.agent);
-      // Only model, messages, tools and tool_choice: some compatible servers reject anything else
-      // (parallel_tool_calls, store, metadata ...).
-      const request: ChatCompletionCreateParamsNonStreaming = {
-        model: deps.model,
-        messages: toOpenAIMessages(input.agent, input.messages),
-        ...(tools.length > 0 && { tools, tool_choice: 'auto' as const }),
-      };
-      // The step owns its deadline: how fetch reports its own timeout differs between runtimes
-      // (and across realms, as under jest), an aborted signal we hold does not. The client's
-      // timeout stays as a backstop a second later.
-      const timeoutMs = deps.openai.timeout;
-      const deadline = AbortSignal.timeout(timeoutMs);
-      let completion: ChatCompletion;
-      try {
-        completion = await deps.openai.chat.completions.create(request, { signal: deadline, timeout: timeoutMs + 1_000 });
-      } catch (err) {
-        if (deadline.aborted) {
-          throw failure('ModelCall.Timeout', `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`, true);
-        }
-        const classified = classifyModelError(err, context);
-        if (classified instanceof ApplicationFailure) throw classified;
-        return classified;
-      }
-      return normaliseCompletion(completion);
-    },
+    // Heartbeats while the endpoint thinks: a worker that dies mid-step is noticed within the
+    // heartbeat timeout (workflows/options.ts), not the step's whole start-to-close timeout.
+    callModel: (input: ModelStepInput) => withHeartbeat((cancelled) => modelStep(input, cancelled)),
   };
+
+  async function modelStep(input: ModelStepInput, cancelled: AbortSignal | undefined): Promise<ModelStepResult> {
+    const tools = toolsFor(input.agent);
+    // Only model, messages, tools and tool_choice: some compatible servers reject anything else
+    // (parallel_tool_calls, store, metadata ...).
+    const request: ChatCompletionCreateParamsNonStreaming = {
+      model: deps.model,
+      messages: toOpenAIMessages(input.agent, input.messages),
+      ...(tools.length > 0 && { tools, tool_choice: 'auto' as const }),
+    };
+    // The step owns its deadline: how fetch reports its own timeout differs between runtimes
+    // (and across realms, as under jest), an aborted signal we hold does not. The client's
+    // timeout stays as a backstop a second later.
+    // A cancelled step (a rollback arrived) stops its request too.
+    const timeoutMs = deps.openai.timeout;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = cancelled ? AbortSignal.any([deadline, cancelled]) : deadline;
+    let completion: ChatCompletion;
+    try {
+      completion = await deps.openai.chat.completions.create(request, { signal, timeout: timeoutMs + 1_000 });
+    } catch (err) {
+      if (cancelled?.aborted) throw cancelled.reason;
+      if (deadline.aborted) {
+        throw failure('ModelCall.Timeout', `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`, true);
+      }
+      const classified = classifyModelError(err, context);
+      if (classified instanceof ApplicationFailure) throw classified;
+      return classified;
+    }
+    return normaliseCompletion(completion);
+  }
 }
+
+/** Calls kept from one response: more than the workflow acts on, so it can count the dropped ones. */
+const MAX_CALLS_KEPT = 64;
 
 /** The provider's answer as the desk's small result union. */
 export function normaliseCompletion(completion: ChatCompletion): ModelStepResult {
@@ -195,14 +207,20 @@ export function normaliseCompletion(completion: ChatCompletion): ModelStepResult
   }
   if (choice.finish_reason === 'content_filter') return { kind: 'refusal', text: REFUSAL_REPLY };
   const message = choice.message;
-  if (message.refusal) return { kind: 'refusal', text: message.refusal };
+  if (message.refusal) return { kind: 'refusal', text: cut(message.refusal, BOUNDS.maxModelTextChars).text };
 
   // Only function calls: the desk offers no custom tools. Arguments stay raw text; the workflow
   // turns unparsable arguments into a tool error the model can read and fix.
-  const calls: ToolCallRequest[] = (message.tool_calls ?? []).flatMap((call) =>
-    call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+  // The result travels through history (2 MB at most), so a runaway answer is cut here; the
+  // workflow applies the exact bounds (workflows/limits.ts). Arguments over the limit keep one
+  // character more than it, enough for the workflow to refuse them as too long.
+  const calls: ToolCallRequest[] = (message.tool_calls ?? []).slice(0, MAX_CALLS_KEPT).flatMap((call) =>
+    call.type === 'function'
+      ? [{ id: call.id.slice(0, 64), name: call.function.name.slice(0, BOUNDS.maxToolNameChars + 1), arguments: call.function.arguments.slice(0, BOUNDS.maxToolArgumentChars + 1) }]
+      : [],
   );
-  const text = message.content && message.content.trim() !== '' ? message.content : null;
+  const content = message.content ? cut(message.content, BOUNDS.maxModelTextChars).text : message.content;
+  const text = content && content.trim() !== '' ? content : null;
   if (calls.length > 0) return { kind: 'tool_calls', text, calls };
   return { kind: 'reply', text: text ?? EMPTY_REPLY };
 }

@@ -9,6 +9,8 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { conversation } from '../workflows';
 import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, TASK_QUEUE, sendMessageUpdate, type AgentReply, type ConversationInput } from '../workflows/messages';
 import { ENTRY_AGENT } from '../workflows/agents';
+import { LIMIT_RANGES } from '../workflows/limits';
+import { checkConversationInput, checkMessage, customerIdSchema } from '../workflows/schemas';
 
 export type ConversationHandle = WorkflowHandle<typeof conversation>;
 
@@ -17,11 +19,29 @@ export function newConversationId(customerId: string): string {
   return `conversation-${customerId}-${randomUUID().slice(0, 8)}`;
 }
 
-const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** Input the workflow would refuse, caught before sending: the same schemas, the same words. */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+}
 
 export function checkCustomerId(customerId: string): string {
-  if (!CUSTOMER_ID_PATTERN.test(customerId)) throw new Error(`invalid customer id ${JSON.stringify(customerId)}: use 1-64 letters, digits, '_', '.', '@' or '-'`);
+  if (!customerIdSchema.safeParse(customerId).success) throw new InvalidInputError(`invalid customer id ${JSON.stringify(customerId)}: use 1-64 letters, digits, '_', '.', '@' or '-'`);
   return customerId;
+}
+
+function checkInput(input: ConversationInput): void {
+  checkCustomerId(input.customerId);
+  const checked = checkConversationInput(input);
+  if (!checked.ok) throw new InvalidInputError(`invalid conversation input: ${checked.error}`);
+}
+
+/**
+ * The message's shape and emptiness; its length against the largest limit a conversation may
+ * have (the conversation's own limit is applied by its validator).
+ */
+function checkText(text: string): void {
+  const checked = checkMessage({ text }, LIMIT_RANGES.maxMessageChars[1]);
+  if (!checked.ok) throw new InvalidInputError(`message rejected: ${checked.error}`);
 }
 
 function startOptions(input: ConversationInput, workflowId: string, taskQueue: string) {
@@ -42,7 +62,7 @@ export async function startConversation(
   input: ConversationInput,
   opts: { workflowId?: string; taskQueue?: string } = {},
 ): Promise<ConversationHandle> {
-  checkCustomerId(input.customerId);
+  checkInput(input);
   const workflowId = opts.workflowId ?? newConversationId(input.customerId);
   return client.workflow.start(conversation, startOptions(input, workflowId, opts.taskQueue ?? TASK_QUEUE));
 }
@@ -54,7 +74,8 @@ export async function startWithMessage(
   text: string,
   opts: { workflowId?: string; taskQueue?: string } = {},
 ): Promise<{ handle: ConversationHandle; reply: AgentReply }> {
-  checkCustomerId(input.customerId);
+  checkInput(input);
+  checkText(text);
   const workflowId = opts.workflowId ?? newConversationId(input.customerId);
   const startWorkflowOperation = new WithStartWorkflowOperation(conversation, {
     ...startOptions(input, workflowId, opts.taskQueue ?? TASK_QUEUE),
@@ -65,5 +86,6 @@ export async function startWithMessage(
 }
 
 export async function sendMessage(handle: ConversationHandle, text: string): Promise<AgentReply> {
+  checkText(text);
   return handle.executeUpdate(sendMessageUpdate, { args: [{ text }] });
 }

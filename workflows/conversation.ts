@@ -16,7 +16,9 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   setCurrentDetails,
+  setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -37,25 +39,32 @@ import {
   type SendMessageInput,
   type TurnEvent,
 } from './messages';
+import { BOUNDS } from './limits';
 import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
 import {
   DEFAULT_LIMITS,
   appendMessages,
   applyHandoff,
   applyRollback,
+  boundState,
+  boundToolCalls,
   boundTranscript,
   checkHandoff,
+  dropTurnWork,
   closeConversation,
+  compactForCarry,
   initialState,
   isPingPong,
   recordGuard,
   recordRefusedHandoff,
   startTurn,
   statistics,
+  transcriptBytes,
   type ConversationLimits,
   type ConversationState,
   type GuardLimit,
 } from './state';
+import { checkConversationInput, checkMessage, rollbackReason } from './schemas';
 import { modelStepSummary, toolCallSummary } from './summaries';
 import type { ModelStepResult, ToolCallRequest, ToolRunResult } from './transcript';
 
@@ -63,13 +72,26 @@ import type { ModelStepResult, ToolCallRequest, ToolRunResult } from './transcri
 export const CANNED = {
   steps: 'I am sorry, I could not finish this request automatically. Please rephrase it, or ask for a person and a colleague will follow up.',
   handoffs: 'I am sorry, your request went back and forth between our teams without an answer. A colleague will look at it; you can also rephrase it.',
+  transcript: 'I am sorry, this request produced more data than I can keep in one conversation. Please ask for one thing at a time, or ask for a person.',
   modelFailed: 'I am sorry, our assistant is unavailable right now. Nothing further was changed; please try again in a few minutes.',
 } as const;
 
-export async function conversation(input: ConversationInput): Promise<ConversationSnapshot> {
+export async function conversation(rawInput: ConversationInput): Promise<ConversationSnapshot> {
+  // Any client can start this workflow with anything: check before touching it. A plain error here
+  // would fail the workflow task and retry it forever; this fails the execution, once, clearly.
+  const checked = checkConversationInput(rawInput);
+  if (!checked.ok) {
+    throw ApplicationFailure.create({ type: 'InvalidConversationInput', message: `invalid conversation input: ${checked.error}`, nonRetryable: true });
+  }
+  const input = checked.value;
   const limits: ConversationLimits = { ...DEFAULT_LIMITS, ...input.limits };
-  const workflowId = workflowInfo().workflowId;
-  let state: ConversationState = input.carried ?? initialState(input.customerId, now());
+  const { workflowId, historyLength: startLength, historySize: startSize } = workflowInfo();
+  /** Time to continue-as-new: Temporal suggests it, or this run added more history than the limits allow. */
+  const historyTooLong = (): boolean => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength - startLength >= limits.continueAsNewAfterEvents || info.historySize - startSize >= limits.continueAsNewAfterBytes;
+  };
+  let state: ConversationState = input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now());
 
   // Ticket gate: messages run one at a time in arrival order. A shared busy flag would not do,
   // because every satisfied condition wakes in the same activation.
@@ -84,9 +106,9 @@ export async function conversation(input: ConversationInput): Promise<Conversati
   setHandler(endSignal, () => {
     state = closeConversation(state, 'ended');
   });
-  setHandler(rollbackSignal, (arg) => {
+  setHandler(rollbackSignal, (arg: unknown) => {
     if (state.status !== 'open') return;
-    const reason = typeof arg?.reason === 'string' && arg.reason.trim() ? arg.reason.trim() : 'rollback requested';
+    const reason = rollbackReason(arg);
     if (idle()) {
       state = applyRollback(state, reason, now());
       publish();
@@ -96,21 +118,27 @@ export async function conversation(input: ConversationInput): Promise<Conversati
   });
   setHandler(
     sendMessageUpdate,
-    async ({ text }: SendMessageInput): Promise<AgentReply> => {
+    async (arg: SendMessageInput): Promise<AgentReply> => {
       const ticket = nextTicket++;
       await condition(() => serving === ticket);
       try {
         if (state.status !== 'open') {
           throw ApplicationFailure.create({ type: 'ConversationClosed', message: 'this conversation is closed; start a new one', nonRetryable: true });
         }
-        // Clean text at the door: a lone surrogate in history would break every later model request.
-        return await runTurn(text.toWellFormed().trim());
+        // The validator accepted it; checking again yields the cleaned text (and costs nothing on replay, where validators do not run).
+        const message = checkMessage(arg, limits.maxMessageChars);
+        if (!message.ok) throw ApplicationFailure.create({ type: 'InvalidMessage', message: message.error, nonRetryable: true });
+        return await runTurn(message.value);
       } finally {
         serving++;
       }
     },
-    { validator: (arg: SendMessageInput) => validateMessage(arg, state, limits) },
+    { validator: (arg: unknown) => validateMessage(arg, state, limits) },
   );
+  // A signal nobody handles would be buffered in memory for the rest of the run: log and drop it.
+  setDefaultSignalHandler((name: string) => {
+    log.warn('ignored an unknown signal', { signal: name.slice(0, 64) });
+  });
 
   let published: { agent?: string; handoffs?: number } = {};
   /** Keep the search attributes and the UI's current details in step with the state. */
@@ -168,7 +196,7 @@ export async function conversation(input: ConversationInput): Promise<Conversati
   }
 
   async function runTurn(text: string): Promise<AgentReply> {
-    state = boundTranscript(startTurn(state, text), limits.maxTranscriptChars);
+    state = boundTranscript(startTurn(state, text), limits.maxTranscriptBytes);
     const turn = state.turn;
     const events: TurnEvent[] = [];
     let handoffs = 0;
@@ -181,7 +209,7 @@ export async function conversation(input: ConversationInput): Promise<Conversati
     const guard = (limit: GuardLimit): AgentReply => {
       state = recordGuard(state, limit, now());
       events.push({ type: 'guard', agent: state.currentAgent, limit });
-      return finish(state.currentAgent, limit === 'steps' ? CANNED.steps : CANNED.handoffs);
+      return finish(state.currentAgent, limit === 'steps' ? CANNED.steps : limit === 'transcript' ? CANNED.transcript : CANNED.handoffs);
     };
 
     for (let step = 0; step < limits.maxStepsPerTurn; step++) {
@@ -196,11 +224,16 @@ export async function conversation(input: ConversationInput): Promise<Conversati
         events.push({ type: 'model_step', agent, outcome: 'failed', error: result.error });
         return finish(agent, CANNED.modelFailed);
       }
-      events.push({ type: 'model_step', agent, outcome: result.kind });
-      if (result.kind !== 'tool_calls') return finish(agent, result.text);
+      if (result.kind !== 'tool_calls') {
+        events.push({ type: 'model_step', agent, outcome: result.kind });
+        return finish(agent, result.text);
+      }
 
       // The workflow names the calls: some servers reuse ids such as `call_0` in every response.
-      const calls = result.calls.map((c, i) => ({ ...c, id: `call_${turn}_${step}_${i}` }));
+      // A model can be talked into anything, so its calls are bounded before they are stored.
+      const bounded = boundToolCalls(result.calls.map((c, i) => ({ ...c, id: `call_${turn}_${step}_${i}` })));
+      const calls = bounded.calls;
+      events.push({ type: 'model_step', agent, outcome: result.kind, ...(bounded.dropped > 0 && { droppedCalls: bounded.dropped }) });
       state = appendMessages(state, { role: 'assistant', agent, content: result.text, toolCalls: calls });
 
       // Every call gets exactly one tool message, run or not, or the next model request is invalid.
@@ -213,6 +246,12 @@ export async function conversation(input: ConversationInput): Promise<Conversati
         if (stopped !== undefined) {
           events.push({ type: 'tool_skipped', agent, tool: call.name, why: stopped });
           answerTool(call, { ok: false, code: 'invalid_state', message: `not run: ${stopped}` });
+          continue;
+        }
+        if (bounded.oversized.includes(call.id)) {
+          const result: ToolRunResult = { ok: false, code: 'invalid_arguments', message: `not run: the arguments are longer than the limit of ${BOUNDS.maxToolArgumentChars} characters` };
+          events.push({ type: 'tool_call', agent, tool: call.name, arguments: call.arguments, result });
+          answerTool(call, result);
           continue;
         }
         if (call.name.startsWith(HANDOFF_PREFIX)) {
@@ -251,6 +290,12 @@ export async function conversation(input: ConversationInput): Promise<Conversati
         answerTool(call, result);
       }
       if (guardHit) return guard(guardHit);
+      // Older turns are archived first; a turn that is too large on its own is stopped here.
+      state = boundTranscript(state, limits.maxTranscriptBytes);
+      if (transcriptBytes(state.history) > limits.maxTranscriptBytes) {
+        state = dropTurnWork(state);
+        return guard('transcript');
+      }
     }
     return guard('steps');
   }
@@ -274,17 +319,17 @@ export async function conversation(input: ConversationInput): Promise<Conversati
   while (state.status === 'open') {
     await condition(() => idle() || state.status !== 'open');
     if (state.status !== 'open') break;
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) {
+    if (historyTooLong()) {
       await condition(allHandlersFinished);
       if (idle() && state.status === 'open') {
-        await continueAsNew<typeof conversation>({ customerId: state.customerId, limits: input.limits, carried: { ...state, runs: state.runs + 1 } });
+        await continueAsNew<typeof conversation>({ customerId: state.customerId, limits: input.limits, carried: compactForCarry(state, limits.maxTranscriptBytes) });
       }
       continue;
     }
     const seen = nextTicket;
     // The idle timer is a durable timer: it survives worker and server restarts.
-    const active = await condition(() => nextTicket !== seen || state.status !== 'open', limits.idleTimeoutMs);
+    // Also wakes when signals alone (which a client may pad to 2 MB each) make history too long.
+    const active = await condition(() => nextTicket !== seen || state.status !== 'open' || historyTooLong(), limits.idleTimeoutMs);
     if (!active) state = closeConversation(state, 'idle');
   }
   publish();
@@ -303,13 +348,10 @@ function validateMessage(arg: unknown, state: ConversationState, limits: Convers
     throw ApplicationFailure.create({ type: 'InvalidMessage', message, nonRetryable: true });
   };
   if (state.status !== 'open') reject('this conversation is closed; start a new one');
-  if (typeof arg !== 'object' || arg === null || typeof (arg as { text?: unknown }).text !== 'string') {
-    reject('a message must be an object with a string "text"');
-  }
-  const text = (arg as SendMessageInput).text;
-  if (text.trim().length === 0) reject('the message is empty');
-  if (text.length > limits.maxMessageChars) reject(`the message is ${text.length} characters long; the limit is ${limits.maxMessageChars}`);
+  const checked = checkMessage(arg, limits.maxMessageChars);
+  if (!checked.ok) reject(checked.error);
 }
+
 
 /** The handoff's reason, or undefined when the model gave none (the handoff is then refused). */
 function handoffReason(argumentsJson: string): string | undefined {

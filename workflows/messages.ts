@@ -26,7 +26,7 @@ export interface SendMessageInput {
 
 /** One step of a turn, in order, so a client can print the run log. */
 export type TurnEvent =
-  | { type: 'model_step'; agent: AgentName; outcome: 'reply' | 'tool_calls' | 'refusal' | 'failed' | 'interrupted'; error?: string }
+  | { type: 'model_step'; agent: AgentName; outcome: 'reply' | 'tool_calls' | 'refusal' | 'failed' | 'interrupted'; error?: string; droppedCalls?: number }
   | { type: 'tool_call'; agent: AgentName; tool: string; arguments: string; result: ToolRunResult }
   | { type: 'tool_skipped'; agent: AgentName; tool: string; why: string }
   | { type: 'handoff'; from: AgentName; to: AgentName; reason: string }

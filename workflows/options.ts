@@ -6,9 +6,14 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { DeskActivities } from '../activities';
 
-/** One model step: a slow model gets two minutes; a bounded number of attempts, then the turn apologises. */
+/**
+ * One model step: a slow model gets two minutes, but the step heartbeats while it waits
+ * (activities/heartbeat.ts), so a dead worker is noticed within the heartbeat timeout. A bounded
+ * number of attempts, then the turn apologises.
+ */
 export const MODEL_STEP: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 };
 

@@ -5,44 +5,30 @@
  * Reducers return a new state; the workflow keeps the latest one.
  */
 import { AGENTS, ENTRY_AGENT, type AgentName } from './agents';
-import type { ChatMessage } from './transcript';
+import { BOUNDS, cut, jsonBytes } from './limits';
+import type { ChatMessage, ToolCallRequest } from './transcript';
 
-/** Per-conversation limits. Defaults in DEFAULT_LIMITS; a caller may override any of them. */
-export interface ConversationLimits {
-  /** Model steps one customer message may take before the desk stops and says so. */
-  maxStepsPerTurn: number;
-  /** Handoffs one customer message may cause. */
-  maxHandoffsPerTurn: number;
-  /** An idle conversation closes itself after this long (a durable timer). */
-  idleTimeoutMs: number;
-  /** Continue-as-new once history has this many events (Temporal's own suggestion also counts). */
-  continueAsNewAfterEvents: number;
-  /** The longest customer message accepted, in characters. */
-  maxMessageChars: number;
-  /**
-   * The transcript is every model step's input and travels through continue-as-new, and Temporal
-   * refuses payloads over 2 MB: past this many characters of JSON the oldest turns are archived.
-   */
-  maxTranscriptChars: number;
-}
-
-export const DEFAULT_LIMITS: ConversationLimits = {
-  maxStepsPerTurn: 10,
-  maxHandoffsPerTurn: 4,
-  idleTimeoutMs: 30 * 60 * 1000,
-  continueAsNewAfterEvents: 10_000,
-  maxMessageChars: 8_000,
-  maxTranscriptChars: 400_000,
-};
+export { DEFAULT_LIMITS, type ConversationLimits } from './limits';
 
 /** One line of the conversation's trail: who had control, when, and why it moved. */
 export type TrailEntry =
-  | { kind: 'handoff'; from: AgentName; to: AgentName; reason: string; at: string; turn: number }
+  | { kind: 'handoff'; from: AgentName; to: AgentName; reason: string; reasonCut?: number; at: string; turn: number }
   | { kind: 'handoff_refused'; from: AgentName; to: string; reason: string; why: string; at: string; turn: number }
-  | { kind: 'rollback'; from: AgentName; to: AgentName; reason: string; noop: boolean; at: string; turn: number }
+  | { kind: 'rollback'; from: AgentName; to: AgentName; reason: string; reasonCut?: number; noop: boolean; at: string; turn: number }
   | { kind: 'guard'; agent: AgentName; limit: GuardLimit; at: string; turn: number };
 
-export type GuardLimit = 'steps' | 'handoffs' | 'ping_pong';
+/** Which per-turn guard stopped a turn: too many steps, too many handoffs, ping-pong, or a turn too large to keep. */
+export type GuardLimit = 'steps' | 'handoffs' | 'ping_pong' | 'transcript';
+
+/** What the trail's oldest entries said, once they are folded away to keep the trail bounded. */
+export interface TrailSummary {
+  entries: number;
+  handoffs: number;
+  rollbacks: number;
+  agentsInvolved: AgentName[];
+  /** Who had control after the last folded entry: where the kept part of the path starts. */
+  agentAfter: AgentName;
+}
 
 export type ConversationStatus = 'open' | 'closed';
 
@@ -53,7 +39,9 @@ export interface ConversationState {
   currentAgent: AgentName;
   /** The whole transcript, in order: what every model step sees. */
   history: ChatMessage[];
+  /** The newest BOUNDS.maxTrailEntries entries; older ones are counted in `trailFolded`. */
   trail: TrailEntry[];
+  trailFolded?: TrailSummary;
   /** Customer messages handled so far; keeps counting across continue-as-new (idempotency keys use it). */
   turn: number;
   /** How many times this conversation has continued-as-new. */
@@ -101,13 +89,48 @@ export function checkHandoff(from: AgentName, to: string): HandoffDecision {
 }
 
 export function applyHandoff(state: ConversationState, to: AgentName, reason: string, at: string): ConversationState {
-  const entry: TrailEntry = { kind: 'handoff', from: state.currentAgent, to, reason, at, turn: state.turn };
-  return { ...state, currentAgent: to, trail: [...state.trail, entry] };
+  const { text, cutFrom } = cut(reason, BOUNDS.maxReasonChars);
+  const entry: TrailEntry = { kind: 'handoff', from: state.currentAgent, to, reason: text, ...(cutFrom && { reasonCut: cutFrom }), at, turn: state.turn };
+  return { ...pushTrail(state, entry), currentAgent: to };
 }
 
 export function recordRefusedHandoff(state: ConversationState, to: string, reason: string, why: string, at: string): ConversationState {
-  const entry: TrailEntry = { kind: 'handoff_refused', from: state.currentAgent, to, reason, why, at, turn: state.turn };
-  return { ...state, trail: [...state.trail, entry] };
+  const entry: TrailEntry = {
+    kind: 'handoff_refused',
+    from: state.currentAgent,
+    to: cut(to, BOUNDS.maxToolNameChars).text,
+    reason: cut(reason, BOUNDS.maxReasonChars).text,
+    why: cut(why, BOUNDS.maxReasonChars).text,
+    at,
+    turn: state.turn,
+  };
+  return pushTrail(state, entry);
+}
+
+/**
+ * Appends to the trail, folding the oldest entries into `trailFolded` past BOUNDS.maxTrailEntries,
+ * so the trail stays bounded and the statistics stay exact.
+ */
+export function pushTrail(state: ConversationState, entry: TrailEntry): ConversationState {
+  const trail = [...state.trail, entry];
+  const sizes = trail.map((e) => jsonBytes(e) + 1);
+  let bytes = sizes.reduce((a, b) => a + b, 1);
+  let drop = 0;
+  while (trail.length - drop > BOUNDS.maxTrailEntries || bytes > BOUNDS.maxTrailBytes) bytes -= sizes[drop++]!;
+  if (drop === 0) return { ...state, trail };
+  const folded = trail.slice(0, drop);
+  let summary: TrailSummary = state.trailFolded ?? { entries: 0, handoffs: 0, rollbacks: 0, agentsInvolved: [ENTRY_AGENT], agentAfter: ENTRY_AGENT };
+  for (const e of folded) {
+    const moved = e.kind === 'handoff' || (e.kind === 'rollback' && !e.noop) ? e.to : undefined;
+    summary = {
+      entries: summary.entries + 1,
+      handoffs: summary.handoffs + (e.kind === 'handoff' ? 1 : 0),
+      rollbacks: summary.rollbacks + (e.kind === 'rollback' ? 1 : 0),
+      agentsInvolved: moved && !summary.agentsInvolved.includes(moved) ? [...summary.agentsInvolved, moved] : summary.agentsInvolved,
+      agentAfter: moved ?? summary.agentAfter,
+    };
+  }
+  return { ...state, trail: trail.slice(drop), trailFolded: summary };
 }
 
 /**
@@ -117,48 +140,146 @@ export function recordRefusedHandoff(state: ConversationState, to: string, reaso
 export function applyRollback(state: ConversationState, reason: string, at: string): ConversationState {
   const from = state.currentAgent;
   const noop = from === ENTRY_AGENT;
-  const entry: TrailEntry = { kind: 'rollback', from, to: ENTRY_AGENT, reason, noop, at, turn: state.turn };
+  // The reason comes from whoever sent the signal: cut, and the cut recorded.
+  const { text, cutFrom } = cut(reason, BOUNDS.maxReasonChars);
+  const entry: TrailEntry = { kind: 'rollback', from, to: ENTRY_AGENT, reason: text, ...(cutFrom && { reasonCut: cutFrom }), noop, at, turn: state.turn };
   const history: ChatMessage[] = noop
     ? state.history
-    : [...state.history, { role: 'event', content: `Control was returned from ${from} to ${ENTRY_AGENT}: ${reason}` }];
-  return { ...state, currentAgent: ENTRY_AGENT, history, trail: [...state.trail, entry] };
+    : [...state.history, { role: 'event', content: `Control was returned from ${from} to ${ENTRY_AGENT}: ${text}` }];
+  return { ...pushTrail(state, entry), currentAgent: ENTRY_AGENT, history };
 }
 
 export function recordGuard(state: ConversationState, limit: GuardLimit, at: string): ConversationState {
-  const entry: TrailEntry = { kind: 'guard', agent: state.currentAgent, limit, at, turn: state.turn };
-  return { ...state, trail: [...state.trail, entry] };
+  return pushTrail(state, { kind: 'guard', agent: state.currentAgent, limit, at, turn: state.turn });
 }
 
+/** Appends to the transcript, each message within its bounds (BOUNDS): the last line of defence. */
 export function appendMessages(state: ConversationState, ...messages: ChatMessage[]): ConversationState {
-  return { ...state, history: [...state.history, ...messages] };
+  return { ...state, history: [...state.history, ...messages.map(boundMessage)] };
+}
+
+export function boundMessage(message: ChatMessage): ChatMessage {
+  switch (message.role) {
+    case 'assistant': {
+      const content = message.content === null ? null : cut(message.content, BOUNDS.maxModelTextChars).text;
+      return message.toolCalls ? { ...message, content, toolCalls: boundToolCalls(message.toolCalls).calls } : { ...message, content };
+    }
+    case 'tool':
+      return { ...message, name: cut(message.name, BOUNDS.maxToolNameChars).text, content: cut(message.content, BOUNDS.maxToolResultChars).text };
+    case 'user':
+    case 'event':
+      // Customer messages are bounded by the validator (maxMessageChars, at most 32,000).
+      return message.content.length > 32_000 ? { ...message, content: cut(message.content, 32_000).text } : message;
+  }
+}
+
+/**
+ * A model response's tool calls within bounds: at most BOUNDS.maxToolCallsPerStep (the rest are
+ * dropped and counted), names cut, and arguments over BOUNDS.maxToolArgumentChars replaced by `{}`
+ * and listed in `oversized` so the workflow answers them as refused rather than running them.
+ */
+export function boundToolCalls(calls: readonly ToolCallRequest[]): { calls: ToolCallRequest[]; dropped: number; oversized: string[] } {
+  const oversized: string[] = [];
+  const kept = calls.slice(0, BOUNDS.maxToolCallsPerStep).map((c) => {
+    const name = cut(c.name, BOUNDS.maxToolNameChars).text;
+    if (c.arguments.length <= BOUNDS.maxToolArgumentChars) return { ...c, name };
+    oversized.push(c.id);
+    return { ...c, name, arguments: '{}' };
+  });
+  return { calls: kept, dropped: Math.max(0, calls.length - kept.length), oversized };
 }
 
 export function startTurn(state: ConversationState, text: string): ConversationState {
   return { ...state, turn: state.turn + 1, history: [...state.history, { role: 'user', content: text }] };
 }
 
+/** The transcript's size as JSON, in UTF-8 bytes: what its budget counts. */
+export function transcriptBytes(history: readonly ChatMessage[]): number {
+  return history.reduce((sum, m) => sum + jsonBytes(m) + 1, 1);
+}
+
 /**
- * Keep the transcript under `maxChars` of JSON by dropping the oldest whole turns (a turn starts
+ * Keep the transcript under `maxBytes` of JSON by dropping the oldest whole turns (a turn starts
  * at a user message, so no tool call is ever separated from its result) and leaving a note. The
- * newest turn always stays. The dropped messages remain in Temporal's event history.
+ * newest turn always stays (a turn too large on its own is the `transcript` guard's business,
+ * see dropTurnWork). The dropped messages remain in Temporal's event history.
  */
-export function boundTranscript(state: ConversationState, maxChars: number): ConversationState {
-  const sizes = state.history.map((m) => JSON.stringify(m).length + 1);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total <= maxChars) return state;
+export function boundTranscript(state: ConversationState, maxBytes: number): ConversationState {
+  const sizes = state.history.map((m) => jsonBytes(m) + 1);
+  const total = sizes.reduce((a, b) => a + b, 1);
+  if (total <= maxBytes) return state;
   const NOTE_ALLOWANCE = 200;
   let suffix = total;
-  let cut = -1;
+  let from = -1;
   for (let i = 0; i < state.history.length; i++) {
     if (i > 0 && state.history[i]!.role === 'user') {
-      cut = i;
-      if (suffix + NOTE_ALLOWANCE <= maxChars) break;
+      from = i;
+      if (suffix + NOTE_ALLOWANCE <= maxBytes) break;
     }
     suffix -= sizes[i]!;
   }
-  if (cut <= 0) return state;
-  const note: ChatMessage = { role: 'event', content: `${cut} earlier messages of this conversation were archived to keep it within size limits.` };
-  return { ...state, history: [note, ...state.history.slice(cut)] };
+  if (from <= 0) return state;
+  const note: ChatMessage = { role: 'event', content: `${from} earlier messages of this conversation were archived to keep it within size limits.` };
+  return { ...state, history: [note, ...state.history.slice(from)] };
+}
+
+/**
+ * When one turn's own work (tool calls and results) outgrows the transcript budget: keep the
+ * customer's message, replace the rest of the turn with a note. Whole tool exchanges go, so every
+ * remaining tool call still has its result.
+ */
+export function dropTurnWork(state: ConversationState): ConversationState {
+  let userAt = -1;
+  for (let i = state.history.length - 1; i >= 0; i--) {
+    if (state.history[i]!.role === 'user') {
+      userAt = i;
+      break;
+    }
+  }
+  const dropped = state.history.length - userAt - 1;
+  if (dropped <= 0) return state;
+  const note: ChatMessage = { role: 'event', content: `${dropped} messages of this turn (tool calls and their results) were dropped: together they were too large to keep.` };
+  return { ...state, history: [...state.history.slice(0, userAt + 1), note] };
+}
+
+/**
+ * Any state brought within every bound: each message and trail entry cut to its limits, the trail
+ * folded, the transcript compacted. Applied to a carried state on arrival, so a state from an
+ * older release (or a hand-made one) is bounded, not refused.
+ */
+export function boundState(state: ConversationState, maxTranscriptBytes: number): ConversationState {
+  let next: ConversationState = { ...state, history: state.history.map(boundMessage), trail: [] };
+  for (const entry of state.trail) next = pushTrail(next, boundEntry(entry));
+  return compactTranscript(next, maxTranscriptBytes);
+}
+
+function boundEntry(entry: TrailEntry): TrailEntry {
+  switch (entry.kind) {
+    case 'handoff':
+    case 'rollback': {
+      const { text, cutFrom } = cut(entry.reason, BOUNDS.maxReasonChars);
+      return cutFrom ? { ...entry, reason: text, reasonCut: entry.reasonCut ?? cutFrom } : entry;
+    }
+    case 'handoff_refused':
+      return { ...entry, to: cut(entry.to, BOUNDS.maxToolNameChars).text, reason: cut(entry.reason, BOUNDS.maxReasonChars).text, why: cut(entry.why, BOUNDS.maxReasonChars).text };
+    case 'guard':
+      return entry;
+  }
+}
+
+/** The transcript within `maxBytes`: oldest turns first, then the newest turn's tool work if that alone is too large. */
+function compactTranscript(state: ConversationState, maxBytes: number): ConversationState {
+  const next = boundTranscript(state, maxBytes);
+  return transcriptBytes(next.history) > maxBytes ? dropTurnWork(next) : next;
+}
+
+/**
+ * The state as continue-as-new carries it, within HISTORY_BUDGET.carriedStateBytes: the trail is
+ * bounded as it grows (pushTrail); the transcript is bounded here, oldest turns first, then the
+ * newest turn's tool work if that alone is too large.
+ */
+export function compactForCarry(state: ConversationState, maxTranscriptBytes: number): ConversationState {
+  return { ...compactTranscript(state, maxTranscriptBytes), runs: state.runs + 1 };
 }
 
 export function closeConversation(state: ConversationState, why: 'idle' | 'ended'): ConversationState {
@@ -180,9 +301,10 @@ export function isPingPong(state: ConversationState, to: AgentName): boolean {
 }
 
 export function statistics(state: ConversationState): ConversationStatistics {
-  const path: AgentName[] = [ENTRY_AGENT];
-  let totalHandoffs = 0;
-  let rollbacks = 0;
+  const folded = state.trailFolded;
+  const path: string[] = folded ? ['…', folded.agentAfter] : [ENTRY_AGENT];
+  let totalHandoffs = folded?.handoffs ?? 0;
+  let rollbacks = folded?.rollbacks ?? 0;
   for (const entry of state.trail) {
     if (entry.kind === 'handoff') {
       totalHandoffs++;
@@ -192,6 +314,7 @@ export function statistics(state: ConversationState): ConversationStatistics {
       if (!entry.noop) path.push(entry.to);
     }
   }
-  const agentsInvolved = path.filter((a, i) => path.indexOf(a) === i);
+  const agents = [...(folded?.agentsInvolved ?? []), ...path.filter((a): a is AgentName => a !== '…')];
+  const agentsInvolved = agents.filter((a, i) => agents.indexOf(a) === i);
   return { totalHandoffs, rollbacks, path: path.join(' -> '), agentsInvolved };
 }

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { unreachableMessage } from '../connection';
+import { InvalidInputError } from '../conversations';
 
 export const EXIT = { ok: 0, usage: 1, notFound: 2, unreachable: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -61,6 +62,7 @@ export interface ErrorContext {
 /** Turn anything thrown by a command into a CliError (async: telling "gone" from "closed" asks the server). */
 export async function explain(err: unknown, ctx: ErrorContext): Promise<CliError> {
   if (err instanceof CliError) return err;
+  if (err instanceof InvalidInputError) return new CliError(err.message, EXIT.usage);
   const id = ctx.conversationId ?? (err as { workflowId?: string }).workflowId ?? '?';
   if (err instanceof WorkflowNotFoundError) {
     // The server says "not found" both for an unknown id and for a closed conversation.

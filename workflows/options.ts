@@ -22,7 +22,7 @@ export const MODEL_STEP: ActivityOptions = {
  * attempts are safe because every mutating tool is idempotent under the workflow's key.
  */
 export const TOOL_CALL: ActivityOptions = {
-  startToCloseTimeout: '15 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 

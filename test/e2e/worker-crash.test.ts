@@ -1,17 +1,25 @@
 /**
- * Money moves exactly once across a worker crash. Worker A runs with the DESK_FAULT test hook, so
+ * A dead worker costs seconds, and money moves exactly once across it. Two kills, each timed from
+ * the kill to the customer's reply (printed, so CI logs show the recovery times):
+ *
+ * - during a slow (5 s) model step: the step heartbeats, so Temporal notices the dead worker within
+ *   the 10 s heartbeat timeout instead of the step's 2 minute start-to-close timeout;
+ * - during a tool call, right after the refund commits: Worker A runs with the DESK_FAULT test hook, so
  * it SIGKILLs itself right after the refund's transaction commits and before the activity can
  * report back, the worst moment for exactly-once. Temporal notices only through the tool call's
- * start-to-close timeout (workflows/options.ts, 15 s) and retries the activity on worker B, which
+ * start-to-close timeout (workflows/options.ts, 10 s) and retries the activity on worker B, which
  * must find the recorded outcome under the workflow-built idempotency key instead of refunding
  * again. The customer gets one confirmation; the shop has one refund row.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { openShopStore } from '../../activities/store';
 import { startWithMessage } from '../../client/conversations';
+import { OFFLINE_MODEL_ID, startOfflineModel } from '../../offline-model';
 import { endSignal, historyQuery, stateQuery } from '../../workflows/messages';
 import type { ToolRunInput } from '../../workflows/transcript';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
@@ -69,7 +77,7 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
 
   const { handle, reply } = await started;
   const recoveryMs = Date.now() - killedAt;
-  console.log(`[worker-crash] reply ${recoveryMs} ms after worker A was killed`);
+  console.log(`[worker-crash] killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s)`);
 
   // The customer hears once that the refund was made.
   expect(reply.agent).toBe('billing');
@@ -115,5 +123,81 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
     expect(toolCalls).toEqual([{ idempotency_key: idempotencyKey }]);
   } finally {
     store.close();
+  }
+}, 120_000);
+
+/**
+ * An OpenAI-compatible endpoint outside the worker (it must outlive it, as a real provider does):
+ * the offline model behind a proxy that holds every request for `delayMs` and counts what is in flight.
+ */
+async function slowModel(delayMs: number): Promise<{ baseURL: string; inFlight: () => number; arrived: Promise<void>; close(): Promise<void> }> {
+  const offline = await startOfflineModel();
+  let inFlight = 0;
+  let markArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => (markArrived = resolve));
+  const proxy: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      inFlight++;
+      markArrived();
+      setTimeout(() => {
+        fetch(`${offline.baseURL}${req.url!.replace(/^\/v1/, '')}`, { method: req.method, headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+          .then(async (r) => {
+            res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
+          })
+          .catch(() => res.destroy())
+          .finally(() => inFlight--);
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    baseURL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`,
+    inFlight: () => inFlight,
+    arrived,
+    async close() {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      await offline.close();
+    },
+  };
+}
+
+test('a worker killed during a slow model step: the heartbeat timeout notices it in seconds, a new worker answers', async () => {
+  const model = await slowModel(5_000);
+  try {
+    const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: path.join(dir, 'shop.db'), OPENAI_BASE_URL: model.baseURL, OPENAI_MODEL: OFFLINE_MODEL_ID };
+    const workerA = spawnWorker(base);
+    workers.push(workerA);
+    await workerA.ready;
+
+    // A greeting takes one model step (the receptionist asks what it is about): 5 s at this endpoint.
+    const started = server.client.withAbortSignal(pending.signal, () => startWithMessage(server.client, { customerId: 'bob' }, 'hello'));
+    started.catch(() => undefined);
+    await model.arrived;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(model.inFlight()).toBe(1); // worker A is waiting on its model step
+    workerA.child.kill('SIGKILL');
+    await workerA.exited;
+    const killedAt = Date.now();
+
+    const workerB = spawnWorker(base);
+    workers.push(workerB);
+    await workerB.ready;
+    const { handle, reply } = await started;
+    const recoveryMs = Date.now() - killedAt;
+    console.log(`[worker-crash] killed during a 5 s model step: reply ${recoveryMs} ms after the kill (heartbeat timeout 10 s)`);
+
+    expect(reply).toMatchObject({ agent: 'receptionist', text: expect.stringContaining('(offline model)') });
+    // The step was retried (a second attempt), not waited out: the start-to-close timeout is 2 minutes.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const stepStarted = events.find((e) => e.activityTaskStartedEventAttributes);
+    expect(stepStarted?.activityTaskStartedEventAttributes?.attempt).toBe(2);
+    expect(events.some((e) => e.activityTaskTimedOutEventAttributes)).toBe(false); // retried within the activity, not failed to the workflow
+    expect(recoveryMs).toBeLessThan(60_000);
+    await handle.signal(endSignal);
+  } finally {
+    await model.close();
   }
 }, 120_000);

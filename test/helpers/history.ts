@@ -20,11 +20,18 @@ export interface ChainHealth {
   runs: RunHealth[];
   /** One line per WorkflowTaskFailed event, in any run: `<runId> #<eventId>: <cause> <message>`. */
   taskFailures: string[];
+  /**
+   * WorkflowTaskFailed events with cause UNHANDLED_COMMAND, counted apart: the server's own answer
+   * when a workflow tries to complete while a new signal or update has just arrived. The task is
+   * retried at once with the new event, so it is a race that heals itself, not a failing task.
+   */
+  raceRetries: number;
 }
 
 export async function historyHealth(client: Client, workflowId: string): Promise<ChainHealth> {
   const runs: RunHealth[] = [];
   const taskFailures: string[] = [];
+  let raceRetries = 0;
   let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
   while (runId) {
     const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -34,6 +41,10 @@ export async function historyHealth(client: Client, workflowId: string): Promise
       const failed = e.workflowTaskFailedEventAttributes;
       if (failed) {
         const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[failed.cause ?? 0];
+        if (failed.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND) {
+          raceRetries++;
+          continue;
+        }
         taskFailures.push(`${runId} #${String(e.eventId)}: ${cause} ${failed.failure?.message ?? ''}`);
       }
     }
@@ -42,5 +53,5 @@ export async function historyHealth(client: Client, workflowId: string): Promise
     const previous: string | null | undefined = started?.continuedExecutionRunId;
     runId = previous || undefined;
   }
-  return { runs, taskFailures };
+  return { runs, taskFailures, raceRetries };
 }

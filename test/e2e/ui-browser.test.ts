@@ -4,11 +4,11 @@
  * current details).
  *
  * A private dev server with its Web UI (UI 2.54.1 with the pinned CLI), an in-process desk worker on
- * the offline model, and Debian's `chromium` driven by playwright-core (no browser download).
- * Prerequisite: `apt-get install -y chromium` (/usr/bin/chromium; scripts/ensure-chromium.sh does it).
- * Without it this test FAILS and says so; set DESK_SKIP_BROWSER=1 to skip it on purpose.
- * DESK_CHROMIUM_PATH points at another Chromium binary; DESK_UI_SCREENSHOTS=<dir> keeps a
- * screenshot of each page checked.
+ * the offline model, and headless Chromium driven by playwright-core (which downloads no browser).
+ * The Chromium is DESK_CHROMIUM_PATH, else a system one, else the one `npm install` brings in
+ * `@sparticuz/chromium` (test/helpers/chromium.ts). If none can be had this test FAILS and says so;
+ * set DESK_SKIP_BROWSER=1 to skip it on purpose. DESK_UI_SCREENSHOTS=<dir> keeps a screenshot of
+ * each page checked.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,9 +18,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startWithMessage, type ConversationHandle } from '../../client/conversations';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
 import { createDeskWorker } from '../../worker/worker';
+import { resolveChromium } from '../helpers/chromium';
 import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
 
-const CHROMIUM = process.env.DESK_CHROMIUM_PATH || '/usr/bin/chromium';
 const SKIP = process.env.DESK_SKIP_BROWSER === '1';
 const CHROMIUM_ARGS = [
   '--headless',
@@ -53,15 +53,10 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
   let receptionist: ConversationHandle;
 
   beforeAll(async () => {
-    // Fail before anything starts, with the fix in the message: a silent skip would hide a
-    // missing prerequisite in CI.
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM}. The Web UI test drives Debian's chromium with playwright-core: ` +
-          `install it with \`apt-get install -y chromium\` or scripts/ensure-chromium.sh (or point DESK_CHROMIUM_PATH at a Chromium binary), ` +
-          `or set DESK_SKIP_BROWSER=1 to skip this test on purpose.`,
-      );
-    }
+    // Before anything starts, and failing with the fix in the message: a silent skip would hide a
+    // missing browser in CI.
+    const chromiumBinary = await resolveChromium();
+    console.log(`[ui-browser] Chromium (${chromiumBinary.source}): ${chromiumBinary.executablePath}`);
     server = await startPrivateServer({ ui: true });
     uiBase = `http://127.0.0.1:${server.uiPort}`;
     // env: {} -> the offline model, whatever OPENAI_* this machine has set.
@@ -78,7 +73,7 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
     expect(b.reply.agent).toBe('receptionist');
     receptionist = b.handle;
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: chromiumBinary.executablePath, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   }, 120_000);
 

@@ -1,6 +1,7 @@
 // The workflow boundary, checked by a tool instead of memory: code under workflows/ runs in
 // Temporal's deterministic sandbox, so it may not value-import Node built-ins, the model client,
-// worker or activity packages, or anything from activities/. Type imports are fine.
+// worker or activity packages, or anything from activities/. Type imports are fine. agents/ and
+// contract/ are shared by both sides and loaded into the sandbox too, so the same rule holds there.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
@@ -17,19 +18,19 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'agents/**/*.ts', 'contract/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [...nodeBuiltins, 'openai', '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'better-sqlite3'].map((name) => ({
             name,
-            message: 'workflows/ runs in the deterministic sandbox: side effects belong in activities/.',
+            message: 'workflows/, agents/ and contract/ run in the deterministic sandbox: side effects belong in activities/.',
             allowTypeImports: true,
           })),
           patterns: [
             {
-              group: ['**/activities', '**/activities/**', 'openai/*', '@temporalio/worker/*', '@temporalio/activity/*'],
+              group: ['**/activities', '**/activities/**', '**/config/**', '**/client/**', '**/worker/**', 'openai/*', '@temporalio/worker/*', '@temporalio/activity/*'],
               message: 'workflows/ may only type-import activity code: `import type ... from "../activities"`.',
               allowTypeImports: true,
             },

@@ -4,7 +4,7 @@
  * `runTool` is one function tool call against the shop.
  */
 import type OpenAI from 'openai';
-import type { ModelStepInput, ModelStepResult, ToolRunInput, ToolRunResult } from '../workflows/transcript';
+import type { ModelStepInput, ModelStepResult, ToolRunInput, ToolRunResult } from '../contract/transcript';
 import { createModelStep } from './model';
 import type { ShopStore } from './store';
 import { createToolRunner } from './tools';

@@ -25,9 +25,9 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { AGENTS, handoffToolName, type AgentName, type ToolName } from '../workflows/agents';
-import { BOUNDS, cut } from '../workflows/limits';
-import type { ChatMessage, ModelStepInput, ModelStepResult, ToolCallRequest } from '../workflows/transcript';
+import { AGENTS, handoffToolName, type AgentName, type ToolName } from '../agents';
+import { BOUNDS, cut } from '../contract/limits';
+import type { ChatMessage, ModelStepInput, ModelStepResult, ToolCallRequest } from '../contract/transcript';
 import type { ModelConfig } from './model-config';
 import { withHeartbeat } from './heartbeat';
 import { TOOLS, toolJsonSchema } from './tools';
@@ -212,7 +212,7 @@ export function normaliseCompletion(completion: ChatCompletion): ModelStepResult
   // Only function calls: the desk offers no custom tools. Arguments stay raw text; the workflow
   // turns unparsable arguments into a tool error the model can read and fix.
   // The result travels through history (2 MB at most), so a runaway answer is cut here; the
-  // workflow applies the exact bounds (workflows/limits.ts). Arguments over the limit keep one
+  // workflow applies the exact bounds (contract/limits.ts). Arguments over the limit keep one
   // character more than it, enough for the workflow to refuse them as too long.
   const calls: ToolCallRequest[] = (message.tool_calls ?? []).slice(0, MAX_CALLS_KEPT).flatMap((call) =>
     call.type === 'function'

@@ -9,8 +9,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { historyQuery, rollbackSignal, endSignal, stateQuery, type ConversationSnapshot } from '../workflows/messages';
-import { AGENT_NAMES } from '../workflows/agents';
-import { connectClient, temporalSettings, uiLink, type TemporalSettings } from './connection';
+import { AGENT_NAMES } from '../agents';
+import { connectClient, temporalSettings, uiLink, type TemporalSettings } from '../config/connection';
 import { checkCustomerId, sendMessage, startConversation, startWithMessage, type ConversationHandle } from './conversations';
 import { formatState, formatTurn } from './run-log';
 import { CHAT_HELP, runChat } from './commands/chat';

@@ -8,8 +8,8 @@ import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@t
 import { TypedSearchAttributes } from '@temporalio/common';
 import { conversation } from '../workflows';
 import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, TASK_QUEUE, sendMessageUpdate, type AgentReply, type ConversationInput } from '../workflows/messages';
-import { ENTRY_AGENT } from '../workflows/agents';
-import { LIMIT_RANGES } from '../workflows/limits';
+import { ENTRY_AGENT } from '../agents';
+import { LIMIT_RANGES } from '../contract/limits';
 import { checkConversationInput, checkMessage, customerIdSchema } from '../workflows/schemas';
 
 export type ConversationHandle = WorkflowHandle<typeof conversation>;

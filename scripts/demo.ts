@@ -8,7 +8,7 @@ import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { resetShopStore } from '../activities/store';
 import { formatState, formatTurn } from '../client/run-log';
-import { uiLink } from '../client/connection';
+import { uiLink } from '../config/connection';
 import { sendMessage, startWithMessage } from '../client/conversations';
 import { endSignal, rollbackSignal, stateQuery } from '../workflows/messages';
 import { createDeskRuntime } from '../worker/runtime';

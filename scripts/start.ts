@@ -4,7 +4,7 @@
  * another terminal with `npm run client -- chat`, watch it in the Temporal UI.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { temporalSettings } from '../client/connection';
+import { temporalSettings } from '../config/connection';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from '../worker/runtime';
 import { createDeskWorker, installRuntime } from '../worker/worker';

@@ -4,7 +4,7 @@
  * Ctrl-C (SIGINT/SIGTERM) drains it cleanly.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { temporalSettings } from '../client/connection';
+import { temporalSettings } from '../config/connection';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from './runtime';
 import { createDeskWorker } from './worker';

@@ -23,7 +23,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { AGENTS, ENTRY_AGENT, HANDOFF_PREFIX, type AgentName } from './agents';
+import { AGENTS, ENTRY_AGENT, HANDOFF_PREFIX, type AgentName } from '../agents';
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
@@ -39,7 +39,7 @@ import {
   type SendMessageInput,
   type TurnEvent,
 } from './messages';
-import { BOUNDS } from './limits';
+import { BOUNDS } from '../contract/limits';
 import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
 import {
   DEFAULT_LIMITS,
@@ -66,7 +66,7 @@ import {
 } from './state';
 import { checkConversationInput, checkMessage, rollbackReason } from './schemas';
 import { modelStepSummary, toolCallSummary } from './summaries';
-import type { ModelStepResult, ToolCallRequest, ToolRunResult } from './transcript';
+import type { ModelStepResult, ToolCallRequest, ToolRunResult } from '../contract/transcript';
 
 /** Replies the desk gives on its own, when no model reply can be used. */
 export const CANNED = {

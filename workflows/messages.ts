@@ -5,9 +5,9 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { AgentName } from './agents';
+import type { AgentName } from '../agents';
 import type { ConversationLimits, ConversationState, ConversationStatistics, ConversationStatus, GuardLimit, TrailEntry } from './state';
-import type { ChatMessage, ToolRunResult } from './transcript';
+import type { ChatMessage, ToolRunResult } from '../contract/transcript';
 
 export const TASK_QUEUE = 'customer-service';
 export const WORKFLOW_TYPE = 'conversation';

@@ -6,11 +6,11 @@
  * and array is bounded (limits.ts).
  */
 import { z } from 'zod';
-import { AGENT_NAMES } from './agents';
-import { BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES, type ConversationLimits } from './limits';
+import { AGENT_NAMES } from '../agents';
+import { BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES, type ConversationLimits } from '../contract/limits';
 import type { ConversationInput, RollbackInput, SendMessageInput } from './messages';
 import type { ConversationState, TrailEntry } from './state';
-import type { ChatMessage } from './transcript';
+import type { ChatMessage } from '../contract/transcript';
 
 const agentName = z.enum(AGENT_NAMES);
 const isoTime = z.string().max(40);

@@ -4,11 +4,11 @@
  * continue-as-new carries. Nothing here touches Temporal, so it is unit-tested without a server.
  * Reducers return a new state; the workflow keeps the latest one.
  */
-import { AGENTS, ENTRY_AGENT, type AgentName } from './agents';
-import { BOUNDS, cut, jsonBytes } from './limits';
-import type { ChatMessage, ToolCallRequest } from './transcript';
+import { AGENTS, ENTRY_AGENT, type AgentName } from '../agents';
+import { BOUNDS, cut, jsonBytes } from '../contract/limits';
+import type { ChatMessage, ToolCallRequest } from '../contract/transcript';
 
-export { DEFAULT_LIMITS, type ConversationLimits } from './limits';
+export { DEFAULT_LIMITS, type ConversationLimits } from '../contract/limits';
 
 /** One line of the conversation's trail: who had control, when, and why it moved. */
 export type TrailEntry =

@@ -7,8 +7,8 @@
  */
 import type { z } from 'zod';
 
-import type { ToolName } from '../../workflows/agents';
-import type { ToolRefusalCode } from '../../workflows/transcript';
+import type { ToolName } from '../../agents';
+import type { ToolRefusalCode } from '../../contract/transcript';
 import type { ShopStore } from '../store';
 import type { HelpDocs } from './help-docs';
 

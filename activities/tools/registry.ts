@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 
-import type { ToolName } from '../../workflows/agents';
+import type { ToolName } from '../../agents';
 import { processRefund, getInvoice } from './billing';
 import type { ToolDefinition } from './define';
 import { cancelOrder, getOrderStatus, trackShipment, updateShippingAddress } from './order';

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 
-import { AGENTS, isAgentName, isToolName } from '../../workflows/agents';
-import type { ToolRefusalCode, ToolRunInput, ToolRunResult } from '../../workflows/transcript';
+import { AGENTS, isAgentName, isToolName } from '../../agents';
+import type { ToolRefusalCode, ToolRunInput, ToolRunResult } from '../../contract/transcript';
 import type { ShopStore } from '../store';
 import type { ToolContext, ToolDefinition, ToolOutcome } from './define';
 import { createHelpDocs, loadHelpArticles, type HelpDocs } from './help-docs';

@@ -11,7 +11,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { unreachableMessage } from '../connection';
+import { unreachableMessage } from '../../config/connection';
 import { InvalidInputError } from '../conversations';
 
 export const EXIT = { ok: 0, usage: 1, notFound: 2, unreachable: 3 } as const;

@@ -2,7 +2,7 @@
  * Text output of the client commands that run-log.ts does not cover: the transcript and the
  * conversation table.
  */
-import type { ChatMessage } from '../../workflows/transcript';
+import type { ChatMessage } from '../../contract/transcript';
 
 const MAX_TOOL_RESULT = 160;
 

@@ -3,7 +3,7 @@
  * HandoffCount) with a visibility query, the same query one can paste into the Web UI.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { AGENT_NAMES, type AgentName } from '../../workflows/agents';
+import { AGENT_NAMES, type AgentName } from '../../agents';
 import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, WORKFLOW_TYPE } from '../../workflows/messages';
 import { checkCustomerId } from '../conversations';
 import { formatTable, formatTime } from './format';

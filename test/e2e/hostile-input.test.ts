@@ -15,7 +15,7 @@ import { sendMessage, startWithMessage } from '../../client/conversations';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
 import { createDeskWorker } from '../../worker/worker';
 import { rollbackSignal, sendMessageUpdate, stateQuery, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
-import { HISTORY_BUDGET } from '../../workflows/limits';
+import { HISTORY_BUDGET } from '../../contract/limits';
 import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
 import { quietRuntime } from '../helpers/temporal-env';
 import { historyHealth } from '../helpers/history';

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { sendMessage, startWithMessage, type ConversationHandle } from '../../client/conversations';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
 import { createDeskWorker } from '../../worker/worker';
-import { HISTORY_BUDGET } from '../../workflows/limits';
+import { HISTORY_BUDGET } from '../../contract/limits';
 import { TASK_QUEUE, WORKFLOW_TYPE, stateQuery } from '../../workflows/messages';
 import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
 import { historyHealth } from '../helpers/history';

@@ -21,7 +21,7 @@ import { openShopStore } from '../../activities/store';
 import { startWithMessage } from '../../client/conversations';
 import { OFFLINE_MODEL_ID, startOfflineModel } from '../../offline-model';
 import { endSignal, historyQuery, stateQuery } from '../../workflows/messages';
-import type { ToolRunInput } from '../../workflows/transcript';
+import type { ToolRunInput } from '../../contract/transcript';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
 
 let server: PrivateServer;

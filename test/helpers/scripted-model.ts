@@ -4,8 +4,8 @@
  * step and is reported by `assertDone()`, so a test cannot pass by accident.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { AgentName } from '../../workflows/agents';
-import type { ModelStepInput, ModelStepResult } from '../../workflows/transcript';
+import type { AgentName } from '../../agents';
+import type { ModelStepInput, ModelStepResult } from '../../contract/transcript';
 
 export interface ScriptStep {
   agent: AgentName;

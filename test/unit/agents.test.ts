@@ -1,7 +1,7 @@
 /**
  * Registry invariants: the desk declared as data must be coherent before any model sees it.
  */
-import { AGENTS, AGENT_NAMES, ENTRY_AGENT, TOOL_NAMES } from '../../workflows/agents';
+import { AGENTS, AGENT_NAMES, ENTRY_AGENT, TOOL_NAMES } from '../../agents';
 import { TOOLS } from '../../activities/tools';
 
 describe('agent registry', () => {

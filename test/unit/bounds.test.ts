@@ -4,7 +4,7 @@
  * from an older release. After each, the state continue-as-new would carry is within
  * HISTORY_BUDGET, the statistics are still exact, and the schema accepts it.
  */
-import { BOUNDS, DEFAULT_LIMITS, HISTORY_BUDGET, LIMIT_RANGES, cut, jsonBytes, utf8Length } from '../../workflows/limits';
+import { BOUNDS, DEFAULT_LIMITS, HISTORY_BUDGET, LIMIT_RANGES, cut, jsonBytes, utf8Length } from '../../contract/limits';
 import { carriedStateSchema, checkConversationInput, checkMessage, rollbackReason } from '../../workflows/schemas';
 import {
   appendMessages,

@@ -20,8 +20,8 @@ import {
   retryAfterMs,
   type ToolCatalog,
 } from '../../activities/model';
-import { AGENTS, TOOL_NAMES, type ToolName } from '../../workflows/agents';
-import type { ChatMessage, ModelStepInput } from '../../workflows/transcript';
+import { AGENTS, TOOL_NAMES, type ToolName } from '../../agents';
+import type { ChatMessage, ModelStepInput } from '../../contract/transcript';
 
 const API_KEY = 'sk-test-SECRET-0123456789abcdef';
 const MODEL = 'gpt-test-model';

@@ -9,8 +9,8 @@ import OpenAI from 'openai';
 import { createModelStep, createOpenAIClient } from '../../activities/model';
 import { TOOLS } from '../../activities/tools';
 import { decide, startOfflineModel, type OfflineModel } from '../../offline-model';
-import { isToolName, type AgentName } from '../../workflows/agents';
-import type { ChatMessage, ModelStepResult, ToolCallRequest } from '../../workflows/transcript';
+import { isToolName, type AgentName } from '../../agents';
+import type { ChatMessage, ModelStepResult, ToolCallRequest } from '../../contract/transcript';
 
 let model: OfflineModel;
 let openai: OpenAI;

@@ -29,6 +29,12 @@ test.each([
   expect(await lint(code)).toContain('@typescript-eslint/no-restricted-imports');
 });
 
+test.each(['agents/example.ts', 'contract/example.ts'])('the shared sandbox-safe folders are held to the same rule: %s', async (file) => {
+  expect(await lint("import fs from 'node:fs';\nexport const x = fs;", file)).toContain('@typescript-eslint/no-restricted-imports');
+  expect(await lint("import { TOOLS } from '../activities/tools';\nexport const x = TOOLS;", file)).toContain('@typescript-eslint/no-restricted-imports');
+  expect(await lint("import { temporalSettings } from '../config/connection';\nexport const x = temporalSettings;", file)).toContain('@typescript-eslint/no-restricted-imports');
+});
+
 test('type imports are fine, and the same imports are fine outside workflows/', async () => {
   expect(await lint("import type { DeskActivities } from '../activities';\nexport type X = DeskActivities;")).toEqual([]);
   expect(await lint("import fs from 'node:fs';\nexport const x = fs;", 'activities/example.ts')).toEqual([]);

@@ -9,7 +9,7 @@ import { WorkflowUpdateStage } from '@temporalio/client';
 import { conversation } from '../../workflows';
 import { CANNED } from '../../workflows/conversation';
 import { endSignal, historyQuery, rollbackSignal, sendMessageUpdate, stateQuery, type ConversationInput } from '../../workflows/messages';
-import type { ToolRunInput } from '../../workflows/transcript';
+import type { ToolRunInput } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
 import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';

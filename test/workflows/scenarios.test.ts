@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { CUSTOMER_ID, CURRENT_AGENT, HANDOFF_COUNT, historyQuery, sendMessageUpdate, stateQuery } from '../../workflows/messages';
 import { conversation } from '../../workflows';
-import type { ChatMessage } from '../../workflows/transcript';
+import type { ChatMessage } from '../../contract/transcript';
 import { reply, scriptedModel, toolCalls, transfer } from '../helpers/scripted-model';
 import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 

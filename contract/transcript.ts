@@ -3,7 +3,7 @@
  * one model step returns, and what one tool call takes and gives back. Plain serialisable data
  * only: these objects travel through Temporal history.
  */
-import type { AgentName } from './agents';
+import type { AgentName } from '../agents';
 
 /** A tool call as the model asked for it. `arguments` is the raw JSON text the model wrote. */
 export interface ToolCallRequest {

@@ -27,10 +27,10 @@ import type {
 import { z } from 'zod';
 import { AGENTS, handoffToolName, type AgentName, type ToolName } from '../agents';
 import { BOUNDS, cut } from '../contract/limits';
-import type { ChatMessage, ModelStepInput, ModelStepResult, ToolCallRequest } from '../contract/transcript';
+import type { ChatMessage, ModelStepInput, ModelStepResult, ModelToolCall } from '../contract/transcript';
 import type { ModelConfig } from './model-config';
 import { withHeartbeat } from './heartbeat';
-import { TOOLS, toolJsonSchema } from './tools';
+import { TOOLS, toolCallSummary, toolJsonSchema } from './tools';
 
 /** What the model step needs from the tool registry (`activities/tools`): descriptions and JSON schemas. */
 export interface ToolCatalog {
@@ -214,11 +214,19 @@ export function normaliseCompletion(completion: ChatCompletion): ModelStepResult
   // The result travels through history (2 MB at most), so a runaway answer is cut here; the
   // workflow applies the exact bounds (contract/limits.ts). Arguments over the limit keep one
   // character more than it, enough for the workflow to refuse them as too long.
-  const calls: ToolCallRequest[] = (message.tool_calls ?? []).slice(0, MAX_CALLS_KEPT).flatMap((call) =>
-    call.type === 'function'
-      ? [{ id: call.id.slice(0, 64), name: call.function.name.slice(0, BOUNDS.maxToolNameChars + 1), arguments: call.function.arguments.slice(0, BOUNDS.maxToolArgumentChars + 1) }]
-      : [],
-  );
+  const calls: ModelToolCall[] = (message.tool_calls ?? []).slice(0, MAX_CALLS_KEPT).flatMap((call) => {
+    if (call.type !== 'function') return [];
+    const { name, arguments: args } = call.function;
+    const summary = toolCallSummary(name, args);
+    return [
+      {
+        id: call.id.slice(0, 64),
+        name: name.slice(0, BOUNDS.maxToolNameChars + 1),
+        arguments: args.slice(0, BOUNDS.maxToolArgumentChars + 1),
+        ...(summary !== undefined && { summary: summary.slice(0, 120) }),
+      },
+    ];
+  });
   const content = message.content ? cut(message.content, BOUNDS.maxModelTextChars).text : message.content;
   const text = content && content.trim() !== '' ? content : null;
   if (calls.length > 0) return { kind: 'tool_calls', text, calls };

@@ -2,24 +2,16 @@
  * The shape of an agent declaration. Agents are plain data: the workflow reads `tools` and
  * `handoffs` to decide what is allowed, the model activity reads `instructions` and derives the
  * tool schemas. Nothing here may import Node or activity code: the workflow sandbox loads it.
+ * (Tool names are a type from the tool registry: a type import, erased before the sandbox sees it.)
  */
+import type { ToolName } from '../activities/tools/registry';
+
+export type { ToolName };
 
 /** Every agent on the desk. Adding an agent: a new file in this folder and one line here. */
 export const AGENT_NAMES = ['receptionist', 'order', 'billing', 'tech'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
-/** Every function tool a model may be offered. Each has one declaration under activities/tools/. */
-export const TOOL_NAMES = [
-  'get_order_status',
-  'track_shipment',
-  'cancel_order',
-  'update_shipping_address',
-  'process_refund',
-  'get_invoice',
-  'search_help_docs',
-  'create_support_ticket',
-] as const;
-export type ToolName = (typeof TOOL_NAMES)[number];
 
 export interface AgentSpec {
   readonly name: AgentName;
@@ -44,6 +36,3 @@ export function isAgentName(name: string): name is AgentName {
   return (AGENT_NAMES as readonly string[]).includes(name);
 }
 
-export function isToolName(name: string): name is ToolName {
-  return (TOOL_NAMES as readonly string[]).includes(name);
-}

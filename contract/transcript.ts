@@ -30,10 +30,16 @@ export interface ModelStepInput {
   messages: ChatMessage[];
 }
 
+/** A tool call as the model step returns it: with the UI's one-line summary, which the model never sees. */
+export interface ModelToolCall extends ToolCallRequest {
+  /** From the tool's declaration (`order 12345 $99.99`); absent for handoffs, unknown tools and bad arguments. */
+  summary?: string;
+}
+
 /** What one model step returns: a reply that ends the turn, or tool calls to act on. */
 export type ModelStepResult =
   | { kind: 'reply'; text: string }
-  | { kind: 'tool_calls'; text: string | null; calls: ToolCallRequest[] }
+  | { kind: 'tool_calls'; text: string | null; calls: ModelToolCall[] }
   /** The provider refused on content grounds; the desk answers with a canned reply. */
   | { kind: 'refusal'; text: string };
 

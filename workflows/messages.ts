@@ -12,6 +12,16 @@ import type { ChatMessage, ToolRunResult } from '../contract/transcript';
 export const TASK_QUEUE = 'customer-service';
 export const WORKFLOW_TYPE = 'conversation';
 
+/** The `type` of the failures a client can get from a conversation, to match on (never on message text). */
+export const FAILURE = {
+  /** The start input was invalid: the execution failed at once. */
+  invalidInput: 'InvalidConversationInput',
+  /** A message was refused by the validator (empty, too long, malformed) or reached a closed conversation. */
+  invalidMessage: 'InvalidMessage',
+  /** The conversation closed while the message waited its turn. */
+  conversationClosed: 'ConversationClosed',
+} as const;
+
 export interface ConversationInput {
   /** The customer this conversation acts for; every tool call is scoped to them. */
   customerId: string;

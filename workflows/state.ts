@@ -4,9 +4,9 @@
  * continue-as-new carries. Nothing here touches Temporal, so it is unit-tested without a server.
  * Reducers return a new state; the workflow keeps the latest one.
  */
-import { AGENTS, ENTRY_AGENT, type AgentName } from '../agents';
+import { AGENTS, ENTRY_AGENT, HANDOFF_PREFIX, type AgentName } from '../agents';
 import { BOUNDS, cut, jsonBytes } from '../contract/limits';
-import type { ChatMessage, ToolCallRequest } from '../contract/transcript';
+import type { ChatMessage, ToolCallRequest, ToolRefusalCode, ToolRunResult } from '../contract/transcript';
 
 export { DEFAULT_LIMITS, type ConversationLimits } from '../contract/limits';
 
@@ -317,4 +317,104 @@ export function statistics(state: ConversationState): ConversationStatistics {
   const agents = [...(folded?.agentsInvolved ?? []), ...path.filter((a): a is AgentName => a !== '…')];
   const agentsInvolved = agents.filter((a, i) => agents.indexOf(a) === i);
   return { totalHandoffs, rollbacks, path: path.join(' -> '), agentsInvolved };
+}
+
+/** What a turn has done so far, as far as the per-call rule needs to know. */
+export interface TurnProgress {
+  /** Handoffs taken so far in this turn. */
+  handoffs: number;
+  /** Set once the rest of this model response's calls must not run, saying why. */
+  stopped?: string;
+}
+
+/**
+ * What to do with one tool call of a model response. Every decision but `run` carries the tool
+ * reply the call gets, so every call in history has exactly one reply, run or not.
+ */
+export type CallDecision =
+  /** Not run: an earlier call in this response stopped the rest (a handoff, a guard) or a rollback arrived. */
+  | { kind: 'skip'; why: string; reply: ToolRunResult }
+  /** A handoff the agent may not make, or without a reason: recorded in the trail; the model can fix it. */
+  | { kind: 'refuse_handoff'; to: string; reason: string; why: string; reply: ToolRunResult }
+  /** A function tool this agent may not call, or arguments over the limit: the model can fix it. */
+  | { kind: 'refuse_tool'; reply: ToolRunResult }
+  /** An allowed handoff that would break a per-turn guard: the turn ends with the guard's reply. */
+  | { kind: 'guard'; limit: GuardLimit; reply: ToolRunResult }
+  /** An allowed handoff: control moves, and the rest of the response is not run. */
+  | { kind: 'handoff'; to: AgentName; reason: string; reply: ToolRunResult }
+  /** A function tool the agent may call: run it (an activity). */
+  | { kind: 'run' };
+
+export interface CallContext {
+  /** A rollback arrived and waits for the next step boundary. */
+  rollbackPending: boolean;
+  /** The call's arguments were over BOUNDS.maxToolArgumentChars (see boundToolCalls). */
+  oversized: boolean;
+  maxHandoffsPerTurn: number;
+}
+
+/**
+ * The per-call rule, in order: calls after a stop are skipped; a pending rollback stops the rest;
+ * oversized arguments are refused; a handoff needs a reason and a target the agent lists, and must
+ * not break the handoff cap or repeat a hop taken this turn (ping-pong); the first allowed handoff
+ * wins; a function tool must be one of the agent's.
+ */
+export function decideCall(state: ConversationState, progress: TurnProgress, call: ToolCallRequest, ctx: CallContext): CallDecision {
+  const agent = state.currentAgent;
+  if (progress.stopped !== undefined) return skip(progress.stopped);
+  if (ctx.rollbackPending) return skip(ROLLBACK_STOP);
+  if (ctx.oversized) {
+    return { kind: 'refuse_tool', reply: refusal('invalid_arguments', `not run: the arguments are longer than the limit of ${BOUNDS.maxToolArgumentChars} characters`) };
+  }
+  if (call.name.startsWith(HANDOFF_PREFIX)) {
+    const to = call.name.slice(HANDOFF_PREFIX.length);
+    const reason = handoffReason(call.arguments);
+    const check = reason === undefined ? { ok: false as const, why: 'a handoff needs a reason: {"reason": "..."}' } : checkHandoff(agent, to);
+    if (!check.ok) return { kind: 'refuse_handoff', to, reason: reason ?? '', why: check.why, reply: refusal('not_allowed', check.why) };
+    if (progress.handoffs >= ctx.maxHandoffsPerTurn || isPingPong(state, check.to)) {
+      return { kind: 'guard', limit: progress.handoffs >= ctx.maxHandoffsPerTurn ? 'handoffs' : 'ping_pong', reply: refusal('over_limit', `not run: ${HANDOFF_LIMIT_STOP}`) };
+    }
+    return { kind: 'handoff', to: check.to, reason: reason!, reply: { ok: true, data: { transferred_to: check.to } } };
+  }
+  const allowed: readonly string[] = AGENTS[agent].tools;
+  if (!allowed.includes(call.name)) {
+    return { kind: 'refuse_tool', reply: refusal('not_allowed', `${call.name} is not one of ${agent}'s tools; available: ${allowed.join(', ') || 'none'}`) };
+  }
+  return { kind: 'run' };
+}
+
+/** The turn's progress after a decision: a handoff or a guard stops the rest of the response. */
+export function afterCall(progress: TurnProgress, decision: CallDecision): TurnProgress {
+  switch (decision.kind) {
+    case 'handoff':
+      return { handoffs: progress.handoffs + 1, stopped: `control was handed to ${decision.to}` };
+    case 'guard':
+      return { ...progress, stopped: HANDOFF_LIMIT_STOP };
+    case 'skip':
+      return { ...progress, stopped: decision.why };
+    default:
+      return progress;
+  }
+}
+
+const ROLLBACK_STOP = 'control was returned to the receptionist';
+const HANDOFF_LIMIT_STOP = 'the handoff limit for this message was reached';
+
+function skip(why: string): CallDecision {
+  return { kind: 'skip', why, reply: refusal('invalid_state', `not run: ${why}`) };
+}
+
+function refusal(code: ToolRefusalCode, message: string): ToolRunResult {
+  return { ok: false, code, message };
+}
+
+/** The handoff's reason, or undefined when the model gave none (the handoff is then refused). */
+export function handoffReason(argumentsJson: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(argumentsJson || '{}');
+    const reason = (parsed as { reason?: unknown } | null)?.reason;
+    return typeof reason === 'string' && reason.trim() ? reason.trim() : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,29 +1,16 @@
 /**
  * One-line summaries shown in the Temporal UI next to each activity, so the event history reads
- * like a run log: `billing: process_refund order 12345 $99.99`. Pure and forgiving: a summary
- * never fails a workflow task, whatever the model wrote.
+ * like a run log: `billing: process_refund order 12345 $99.99`. The words after the tool's name
+ * come from the tool's own declaration (its `summary`, computed by the model step); this file only
+ * frames and bounds them. Pure and forgiving: a summary never fails a workflow task.
  */
 
 export function modelStepSummary(agent: string): string {
   return `${agent}: model step`;
 }
 
-export function toolCallSummary(agent: string, tool: string, argumentsJson: string): string {
-  const parts = [clip(tool, 64)];
-  let args: unknown;
-  try {
-    args = JSON.parse(argumentsJson);
-  } catch {
-    args = undefined;
-  }
-  if (args && typeof args === 'object') {
-    const a = args as Record<string, unknown>;
-    if (typeof a.order_id === 'string' || typeof a.order_id === 'number') parts.push(`order ${String(a.order_id).replace(/^#/, '')}`);
-    if (typeof a.amount === 'number') parts.push(`$${a.amount.toFixed(2)}`);
-    if (typeof a.query === 'string') parts.push(`"${clip(a.query, 40)}"`);
-    if (typeof a.subject === 'string') parts.push(`"${clip(a.subject, 40)}"`);
-  }
-  return clip(`${agent}: ${parts.join(' ')}`, 160);
+export function toolCallSummary(agent: string, tool: string, summary: string | undefined): string {
+  return clip(`${agent}: ${clip(tool, 64)}${summary ? ` ${summary}` : ''}`, 160);
 }
 
 /** One line, at most `max` characters: a summary never spills over. */

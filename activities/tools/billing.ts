@@ -23,6 +23,7 @@ export const processRefund = defineTool({
     reason: z.string().trim().min(3).max(500).describe('Why the customer is refunded, in a few words.'),
   }),
   mutating: true,
+  summary: (args) => `order ${args.order_id} $${args.amount.toFixed(2)}`,
   execute(args, ctx) {
     const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
@@ -67,6 +68,7 @@ export const getInvoice = defineTool({
   description: "Get the invoice of one of the customer's orders: billed-to, line items, total paid and any refunds.",
   parameters: z.object({ order_id: orderIdParam }),
   mutating: false,
+  summary: (args) => `order ${args.order_id}`,
   execute(args, ctx) {
     const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);

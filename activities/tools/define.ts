@@ -1,13 +1,12 @@
 /**
  * What a tool is: a name the model sees, a description, zod parameters (the single source of the
- * JSON schema the model is given and of argument validation), whether it writes, a log-line
- * summary and `execute`. `execute` is synchronous on purpose: the runner calls it inside a
+ * JSON schema the model is given and of argument validation), whether it writes, the words that
+ * describe one call in the Temporal UI, and `execute`. `execute` is synchronous on purpose: the runner calls it inside a
  * better-sqlite3 transaction (which cannot span an await), so the rule checks and the writes
  * they allow commit together with the idempotency record.
  */
 import type { z } from 'zod';
 
-import type { ToolName } from '../../agents';
 import type { ToolRefusalCode } from '../../contract/transcript';
 import type { ShopStore } from '../store';
 import type { HelpDocs } from './help-docs';
@@ -30,17 +29,23 @@ export type ToolOutcome =
 /** The parameters are always an object: that is what a function tool's schema must be. */
 export type ToolParameters = z.ZodObject;
 
-export interface ToolDefinition<N extends ToolName = ToolName, P extends ToolParameters = ToolParameters> {
+export interface ToolDefinition<N extends string = string, P extends ToolParameters = ToolParameters> {
+  /** snake_case, what the model calls; agents list it in their `tools`. */
   readonly name: N;
   readonly description: string;
   readonly parameters: P;
   /** Mutating tools run exactly once per idempotency key (see runner.ts). */
   readonly mutating: boolean;
+  /**
+   * What follows the tool's name in the Temporal UI's line for one call, from its parsed
+   * arguments: `order 12345 $99.99` gives `billing: process_refund order 12345 $99.99`.
+   */
+  summary?(args: z.output<P>): string;
   execute(args: z.output<P>, ctx: ToolContext): ToolOutcome;
 }
 
 /** Declares a tool; the identity function keeps the literal name and infers `args` from the schema. */
-export function defineTool<N extends ToolName, P extends ToolParameters>(def: ToolDefinition<N, P>): ToolDefinition<N, P> {
+export function defineTool<const N extends string, P extends ToolParameters>(def: ToolDefinition<N, P>): ToolDefinition<N, P> {
   return def;
 }
 

@@ -16,6 +16,7 @@ export const getOrderStatus = defineTool({
     "Look up one of the customer's orders: status, items, total paid, amount already refunded and still refundable, shipping address and tracking.",
   parameters: z.object({ order_id: orderIdParam }),
   mutating: false,
+  summary: (args) => `order ${args.order_id}`,
   execute(args, ctx) {
     const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
@@ -41,6 +42,7 @@ export const trackShipment = defineTool({
   description: "Track the shipment of one of the customer's orders: carrier, tracking number and where it is.",
   parameters: z.object({ order_id: orderIdParam }),
   mutating: false,
+  summary: (args) => `order ${args.order_id}`,
   execute(args, ctx) {
     const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
@@ -79,6 +81,7 @@ export const cancelOrder = defineTool({
     reason: z.string().trim().max(500).optional().describe("The customer's reason for cancelling, if given."),
   }),
   mutating: true,
+  summary: (args) => `order ${args.order_id}`,
   execute(args, ctx) {
     const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
@@ -117,6 +120,7 @@ export const updateShippingAddress = defineTool({
       .describe('The full new shipping address: street, city, postal code and country.'),
   }),
   mutating: true,
+  summary: (args) => `order ${args.order_id}`,
   execute(args, ctx) {
     const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);

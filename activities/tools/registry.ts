@@ -1,31 +1,37 @@
 /**
- * The registry: every function tool by name, checked at compile time against TOOL_NAMES (each
- * name exactly one definition, under its own key), plus what the model activity and the Temporal
- * needs from it: the JSON schema derived from the zod parameters. (The Temporal UI's one-line
- * summary of a call is built in the workflow, workflows/summaries.ts, which may not import this.)
- * Adding a tool: declare it in its domain file and add one line here.
+ * The registry: every function tool, one line each. Tool names are derived from it (`ToolName`),
+ * so a tool is its declaration in a domain file plus its line here (plus the agents that may call
+ * it). Also what the model activity needs from it: the JSON schema derived from the zod parameters
+ * and the one-line summary of a call for the Temporal UI.
  */
 import { z } from 'zod';
 
-import type { ToolName } from '../../agents';
-import { processRefund, getInvoice } from './billing';
+import { getInvoice, processRefund } from './billing';
 import type { ToolDefinition } from './define';
 import { cancelOrder, getOrderStatus, trackShipment, updateShippingAddress } from './order';
 import { createSupportTicket, searchHelpDocs } from './tech';
 
-const REGISTRY = {
-  get_order_status: getOrderStatus,
-  track_shipment: trackShipment,
-  cancel_order: cancelOrder,
-  update_shipping_address: updateShippingAddress,
-  process_refund: processRefund,
-  get_invoice: getInvoice,
-  search_help_docs: searchHelpDocs,
-  create_support_ticket: createSupportTicket,
-  // `satisfies` fails the build on a missing name, an extra key, or a definition filed under another name.
-} satisfies { readonly [K in ToolName]: ToolDefinition<K> };
+const DEFINITIONS = [
+  getOrderStatus,
+  trackShipment,
+  cancelOrder,
+  updateShippingAddress,
+  processRefund,
+  getInvoice,
+  searchHelpDocs,
+  createSupportTicket,
+] as const;
 
-export const TOOLS: Readonly<Record<ToolName, ToolDefinition>> = REGISTRY;
+/** Every function tool a model may be offered: the names in the registry. */
+export type ToolName = (typeof DEFINITIONS)[number]['name'];
+export const TOOL_NAMES: readonly ToolName[] = DEFINITIONS.map((d) => d.name);
+
+export const TOOLS: Readonly<Record<ToolName, ToolDefinition>> = Object.fromEntries(DEFINITIONS.map((d) => [d.name, d])) as unknown as Record<ToolName, ToolDefinition>;
+if (Object.keys(TOOLS).length !== DEFINITIONS.length) throw new Error(`two tools share a name: ${TOOL_NAMES.join(', ')}`);
+
+export function isToolName(name: string): name is ToolName {
+  return Object.hasOwn(TOOLS, name);
+}
 
 /** A JSON schema for a function tool's `parameters`: always an object schema. */
 export interface ToolJsonSchema {
@@ -51,4 +57,20 @@ export function toolJsonSchema(name: ToolName): ToolJsonSchema {
     schemaCache.set(name, schema);
   }
   return schema;
+}
+
+/**
+ * The words after the tool's name in the Temporal UI for one call, from the tool's own `summary`
+ * and the call's arguments; undefined when the tool is unknown, has no summary, or the arguments
+ * do not parse (the call will be refused anyway). Never throws.
+ */
+export function toolCallSummary(name: string, argumentsJson: string): string | undefined {
+  if (!isToolName(name)) return undefined;
+  const def = TOOLS[name];
+  try {
+    const parsed = def.parameters.safeParse(argumentsJson.trim() === '' ? {} : JSON.parse(argumentsJson));
+    return parsed.success ? def.summary?.(parsed.data) : undefined;
+  } catch {
+    return undefined;
+  }
 }

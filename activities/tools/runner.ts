@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 
-import { AGENTS, isAgentName, isToolName } from '../../agents';
+import { AGENTS, isAgentName } from '../../agents';
 import type { ToolRefusalCode, ToolRunInput, ToolRunResult } from '../../contract/transcript';
 import type { ShopStore } from '../store';
 import type { ToolContext, ToolDefinition, ToolOutcome } from './define';
 import { createHelpDocs, loadHelpArticles, type HelpDocs } from './help-docs';
-import { TOOLS } from './registry';
+import { TOOLS, isToolName } from './registry';
 
 export interface ToolRunnerOptions {
   /** The clock for the rows' timestamps. */

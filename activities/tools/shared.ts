@@ -44,3 +44,9 @@ export function itemsView(order: Order): Array<Record<string, unknown>> {
     unit_price: toDollars(i.unitPriceCents),
   }));
 }
+
+/** Text for a one-line summary: quoted, on one line, at most 40 characters. */
+export function quoted(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return `"${line.length > 40 ? `${line.slice(0, 39)}…` : line}"`;
+}

@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 import { TICKET_PRIORITIES } from '../store';
 import { defineTool, ok } from './define';
+import { quoted } from './shared';
 
 export const searchHelpDocs = defineTool({
   name: 'search_help_docs',
@@ -15,6 +16,7 @@ export const searchHelpDocs = defineTool({
     query: z.string().trim().min(2).max(300).describe('What to look for, e.g. "429 too many requests" or "webhook signature".'),
   }),
   mutating: false,
+  summary: (args) => quoted(args.query),
   execute(args, ctx) {
     const results = ctx.helpDocs.search(args.query, 3);
     return ok({
@@ -42,6 +44,7 @@ export const createSupportTicket = defineTool({
     priority: z.enum(TICKET_PRIORITIES).default('normal').describe('high only when production is down or money is at stake.'),
   }),
   mutating: true,
+  summary: (args) => quoted(args.subject),
   execute(args, ctx) {
     const ticket = ctx.store.insertTicket({
       customerId: ctx.customerId,

@@ -13,6 +13,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { unreachableMessage } from '../../config/connection';
 import { InvalidInputError } from '../conversations';
+import { FAILURE } from '../../workflows/messages';
 
 export const EXIT = { ok: 0, usage: 1, notFound: 2, unreachable: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -79,7 +80,9 @@ export async function explain(err: unknown, ctx: ErrorContext): Promise<CliError
   }
   if (err instanceof WorkflowUpdateFailedError) {
     const failure = updateFailure(err);
-    if (failure.type === 'ConversationClosed' || /conversation is closed/i.test(failure.message)) return closed(id);
+    // A message to a closed conversation is refused by the validator (InvalidMessage) or, if the
+    // conversation closed while the message waited its turn, by the handler (ConversationClosed).
+    if (failure.type === FAILURE.conversationClosed || (failure.type === FAILURE.invalidMessage && /conversation is closed/i.test(failure.message))) return closed(id);
     return new CliError(`message rejected: ${failure.message}`, EXIT.usage);
   }
   if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -1,7 +1,8 @@
 /**
  * Registry invariants: the desk declared as data must be coherent before any model sees it.
  */
-import { AGENTS, AGENT_NAMES, ENTRY_AGENT, TOOL_NAMES } from '../../agents';
+import { AGENTS, AGENT_NAMES, ENTRY_AGENT } from '../../agents';
+import { TOOL_NAMES } from '../../activities/tools';
 import { TOOLS } from '../../activities/tools';
 
 describe('agent registry', () => {

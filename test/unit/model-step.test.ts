@@ -20,7 +20,8 @@ import {
   retryAfterMs,
   type ToolCatalog,
 } from '../../activities/model';
-import { AGENTS, TOOL_NAMES, type ToolName } from '../../agents';
+import { AGENTS, type ToolName } from '../../agents';
+import { TOOL_NAMES } from '../../activities/tools';
 import type { ChatMessage, ModelStepInput } from '../../contract/transcript';
 
 const API_KEY = 'sk-test-SECRET-0123456789abcdef';
@@ -171,7 +172,7 @@ describe('callModel: requests and results', () => {
     expect(result).toEqual({
       kind: 'tool_calls',
       text: 'Let me check that order.',
-      calls: [{ id: 'call_abc', name: 'get_order_status', arguments: '{"order_id":"12345"}' }],
+      calls: [{ id: 'call_abc', name: 'get_order_status', arguments: '{"order_id":"12345"}', summary: 'order 12345' }],
     });
 
     const request = server!.requests[0]!;

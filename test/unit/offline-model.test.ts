@@ -9,7 +9,8 @@ import OpenAI from 'openai';
 import { createModelStep, createOpenAIClient } from '../../activities/model';
 import { TOOLS } from '../../activities/tools';
 import { decide, startOfflineModel, type OfflineModel } from '../../offline-model';
-import { isToolName, type AgentName } from '../../agents';
+import type { AgentName } from '../../agents';
+import { isToolName } from '../../activities/tools';
 import type { ChatMessage, ModelStepResult, ToolCallRequest } from '../../contract/transcript';
 
 let model: OfflineModel;

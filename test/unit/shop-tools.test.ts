@@ -12,7 +12,8 @@ import { ApplicationFailure } from '@temporalio/common';
 
 import { openShopStore, type ShopStore } from '../../activities/store';
 import { TOOLS, createToolRunner, toolJsonSchema, type ToolRunner } from '../../activities/tools';
-import { AGENTS, TOOL_NAMES, type AgentName } from '../../agents';
+import { AGENTS, type AgentName } from '../../agents';
+import { TOOL_NAMES } from '../../activities/tools';
 import type { ToolRunResult } from '../../contract/transcript';
 
 const NOW = new Date('2025-02-01T12:00:00.000Z');

@@ -1,0 +1,224 @@
+/**
+ * One turn: a customer message, answered. The current agent's model step (an activity) returns a
+ * reply, which ends the turn, or tool calls; each call gets the decision of the pure rule in
+ * state.ts (`decideCall`): a handoff is a state transition here, a function tool is an activity
+ * with an idempotency key built here, everything else is answered without running. Repeat, within
+ * the per-turn guards. Deterministic workflow code: it runs in the sandbox, and every state change
+ * goes through a reducer.
+ */
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import { ENTRY_AGENT, type AgentName } from '../agents';
+import type { ConversationLimits } from '../contract/limits';
+import type { ModelStepResult, ModelToolCall, ToolCallRequest, ToolRunResult } from '../contract/transcript';
+import type { AgentReply, TurnEvent } from './messages';
+import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
+import {
+  afterCall,
+  appendMessages,
+  applyHandoff,
+  applyRollback,
+  boundToolCalls,
+  boundTranscript,
+  decideCall,
+  dropTurnWork,
+  recordGuard,
+  recordRefusedHandoff,
+  startTurn,
+  transcriptBytes,
+  type CallDecision,
+  type ConversationState,
+  type GuardLimit,
+  type TurnProgress,
+} from './state';
+import { modelStepSummary, toolCallSummary } from './summaries';
+
+/** Replies the desk gives on its own, when no model reply can be used. */
+export const CANNED = {
+  steps: 'I am sorry, I could not finish this request automatically. Please rephrase it, or ask for a person and a colleague will follow up.',
+  handoffs: 'I am sorry, your request went back and forth between our teams without an answer. A colleague will look at it; you can also rephrase it.',
+  transcript: 'I am sorry, this request produced more data than I can keep in one conversation. Please ask for one thing at a time, or ask for a person.',
+  modelFailed: 'I am sorry, our assistant is unavailable right now. Nothing further was changed; please try again in a few minutes.',
+} as const;
+
+const GUARD_REPLY: Record<GuardLimit, string> = { steps: CANNED.steps, handoffs: CANNED.handoffs, ping_pong: CANNED.handoffs, transcript: CANNED.transcript };
+
+/**
+ * The conversation as the turn and the handlers share it. The workflow owns the object; the turn
+ * replaces `state` through reducers and clears `pendingRollback` when it applies it.
+ */
+export interface Live {
+  state: ConversationState;
+  /** A rollback that arrived mid-turn, applied at the next step boundary. */
+  pendingRollback?: string;
+  readonly limits: ConversationLimits;
+  readonly workflowId: string;
+  /** Keeps the search attributes and the UI's current details in step with `state`. */
+  publish(): void;
+}
+
+type StepOutcome = ModelStepResult | { kind: 'interrupted' } | { kind: 'failed'; error: string };
+
+/** Answers one customer message (already validated and cleaned). */
+export async function runTurn(live: Live, text: string): Promise<AgentReply> {
+  live.state = boundTranscript(startTurn(live.state, text), live.limits.maxTranscriptBytes);
+  const turn = live.state.turn;
+  const events: TurnEvent[] = [];
+  const finish = (agent: AgentName, reply: string): AgentReply => {
+    live.state = appendMessages(live.state, { role: 'assistant', agent, content: reply });
+    takeRollback(live, events);
+    live.publish();
+    return { agent, text: reply, turn, events };
+  };
+  const guard = (limit: GuardLimit): AgentReply => {
+    live.state = recordGuard(live.state, limit, now());
+    events.push({ type: 'guard', agent: live.state.currentAgent, limit });
+    return finish(live.state.currentAgent, GUARD_REPLY[limit]);
+  };
+
+  let progress: TurnProgress = { handoffs: 0 };
+  for (let step = 0; step < live.limits.maxStepsPerTurn; step++) {
+    takeRollback(live, events);
+    const agent = live.state.currentAgent;
+    const result = await modelStep(live, agent);
+    if (result.kind === 'interrupted' || result.kind === 'failed') {
+      events.push({ type: 'model_step', agent, outcome: result.kind, ...(result.kind === 'failed' && { error: result.error }) });
+      if (result.kind === 'failed') return finish(agent, CANNED.modelFailed);
+      continue; // the loop's head applies the rollback; the receptionist takes the next step
+    }
+    if (result.kind !== 'tool_calls') {
+      events.push({ type: 'model_step', agent, outcome: result.kind });
+      return finish(agent, result.text);
+    }
+    const acted = await actOnCalls(live, { agent, step, text: result.text, calls: result.calls }, { handoffs: progress.handoffs }, events);
+    if (acted.guard) return guard(acted.guard);
+    progress = acted;
+    // Older turns are archived first; a turn that is too large on its own is stopped here.
+    live.state = boundTranscript(live.state, live.limits.maxTranscriptBytes);
+    if (transcriptBytes(live.state.history) > live.limits.maxTranscriptBytes) {
+      live.state = dropTurnWork(live.state);
+      return guard('transcript');
+    }
+  }
+  return guard('steps');
+}
+
+/** Applies a rollback that arrived mid-turn, at a step boundary. */
+export function takeRollback(live: Live, events: TurnEvent[]): void {
+  if (live.pendingRollback === undefined) return;
+  const reason = live.pendingRollback;
+  live.pendingRollback = undefined;
+  const from = live.state.currentAgent;
+  live.state = applyRollback(live.state, reason, now());
+  events.push({ type: 'rollback', from, to: ENTRY_AGENT, reason, noop: from === ENTRY_AGENT });
+  live.publish();
+}
+
+/** Runs the model step, abandoning it if a rollback arrives meanwhile (a model step has no side effects). */
+async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
+  const call = new CancellationScope();
+  const watch = new CancellationScope();
+  const stepDone = call.run(() => callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [{ agent, messages: live.state.history }]));
+  const rollbackArrived = watch.run(() => condition(() => live.pendingRollback !== undefined));
+  // Both promises are settled by one side or cancelled by the other: neither may reject unhandled.
+  stepDone.catch(() => undefined);
+  rollbackArrived.catch(() => undefined);
+  try {
+    const first = await Promise.race([stepDone, rollbackArrived.then(() => 'rollback' as const)]);
+    if (first === 'rollback') {
+      call.cancel();
+      return { kind: 'interrupted' };
+    }
+    return first;
+  } catch (err) {
+    if (err instanceof ActivityFailure && !isCancellation(err)) return { kind: 'failed', error: failureText(err) };
+    throw err;
+  } finally {
+    watch.cancel();
+  }
+}
+
+/**
+ * One model response's tool calls, in order, each answered exactly once (run or not), or the next
+ * model request would be invalid. Returns the turn's progress, with the guard that stopped it, if any.
+ */
+async function actOnCalls(
+  live: Live,
+  response: { agent: AgentName; step: number; text: string | null; calls: ModelToolCall[] },
+  start: TurnProgress,
+  events: TurnEvent[],
+): Promise<TurnProgress & { guard?: GuardLimit }> {
+  const { agent, step } = response;
+  const turn = live.state.turn;
+  // The workflow names the calls: some servers reuse ids such as `call_0` in every response.
+  // A model can be talked into anything, so its calls are bounded before they are stored.
+  const named = response.calls.map((c, i) => ({ ...c, id: `call_${turn}_${step}_${i}` }));
+  const bounded = boundToolCalls(named);
+  events.push({ type: 'model_step', agent, outcome: 'tool_calls', ...(bounded.dropped > 0 && { droppedCalls: bounded.dropped }) });
+  live.state = appendMessages(live.state, { role: 'assistant', agent, content: response.text, toolCalls: bounded.calls });
+
+  let progress = start;
+  let guard: GuardLimit | undefined;
+  for (const [index, call] of bounded.calls.entries()) {
+    const decision = decideCall(live.state, progress, call, {
+      rollbackPending: live.pendingRollback !== undefined,
+      oversized: bounded.oversized.includes(call.id),
+      maxHandoffsPerTurn: live.limits.maxHandoffsPerTurn,
+    });
+    progress = afterCall(progress, decision);
+    if (decision.kind === 'guard') guard = decision.limit;
+    const result = decision.kind === 'run' ? await runToolCall(live, agent, call, named[index]?.summary, `${live.workflowId}:${turn}:${step}:${index}`) : decision.reply;
+    record(live, agent, call, decision, result, events);
+  }
+  return { ...progress, ...(guard && { guard }) };
+}
+
+/** A decided call into the state (reply, trail, control) and the run log. */
+function record(live: Live, agent: AgentName, call: ToolCallRequest, decision: CallDecision, result: ToolRunResult, events: TurnEvent[]): void {
+  switch (decision.kind) {
+    case 'skip':
+      events.push({ type: 'tool_skipped', agent, tool: call.name, why: decision.why });
+      break;
+    case 'refuse_handoff':
+      live.state = recordRefusedHandoff(live.state, decision.to, decision.reason, decision.why, now());
+      events.push({ type: 'handoff_refused', from: agent, to: decision.to, reason: decision.reason, why: decision.why });
+      break;
+    case 'handoff':
+      live.state = applyHandoff(live.state, decision.to, decision.reason, now());
+      events.push({ type: 'handoff', from: agent, to: decision.to, reason: decision.reason });
+      live.publish();
+      break;
+    case 'refuse_tool':
+    case 'run':
+      events.push({ type: 'tool_call', agent, tool: call.name, arguments: call.arguments, result });
+      break;
+    case 'guard':
+      break; // the turn's guard entry and reply follow
+  }
+  live.state = appendMessages(live.state, { role: 'tool', toolCallId: call.id, name: call.name, content: JSON.stringify(result) });
+}
+
+async function runToolCall(live: Live, agent: AgentName, call: ToolCallRequest, summary: string | undefined, idempotencyKey: string): Promise<ToolRunResult> {
+  try {
+    return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
+      { agent, tool: call.name, arguments: call.arguments, customerId: live.state.customerId, idempotencyKey },
+    ]);
+  } catch (err) {
+    // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
+    // The model hears that it failed, so the history stays valid and the customer gets an answer.
+    if (err instanceof ActivityFailure) {
+      return { ok: false, code: 'invalid_state', message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}` };
+    }
+    throw err;
+  }
+}
+
+function failureText(err: ActivityFailure): string {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  return cause?.message ?? err.message;
+}
+
+/** Workflow time: deterministic, replayed from history. */
+export function now(): string {
+  return new Date().toISOString();
+}

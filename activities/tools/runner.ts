@@ -8,11 +8,6 @@
  * again. Failures that are not the model's: transient database trouble is a retryable
  * `Shop.Unavailable`; anything else is a bug and non-retryable.
  */
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 
@@ -28,10 +23,6 @@ export interface ToolRunnerOptions {
   now?: () => Date;
   /** The help-centre index; by default the articles in `<repo>/help-docs/`. */
   helpDocs?: HelpDocs;
-  /** Where the `DESK_FAULT` test hook reads its settings; `process.env` by default. */
-  env?: NodeJS.ProcessEnv;
-  /** What the `DESK_FAULT` test hook does; SIGKILL of this process by default. */
-  kill?: () => void;
 }
 
 export interface ToolRunner {
@@ -45,8 +36,6 @@ const TRANSIENT_CODE =
 export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {}): ToolRunner {
   const now = opts.now ?? (() => new Date());
   const helpDocs = opts.helpDocs ?? createHelpDocs(loadHelpArticles());
-  const env = opts.env ?? process.env;
-  const kill = opts.kill ?? (() => process.kill(process.pid, 'SIGKILL'));
 
   // A closure, not a method: the activities object hands `runTool` around unbound.
   async function runTool(input: ToolRunInput): Promise<ToolRunResult> {
@@ -81,33 +70,12 @@ export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {})
     };
     try {
       if (!def.mutating) return store.readTransaction(() => def.execute(parsed.data, ctx));
-      const { result, replayed } = store.writeTransaction(() => runOnce(store, def, parsed.data, ctx));
-      if (!replayed) faultAfterCommit(def.name, input.idempotencyKey);
-      return result;
+      return store.writeTransaction(() => runOnce(store, def, parsed.data, ctx)).result;
     } catch (err) {
       throw toFailure(err);
     }
   }
 
-  /**
-   * TEST HOOK for the crash test: with `DESK_FAULT=kill-after-commit:<tool>`, the process kills
-   * itself right after that tool's transaction commits and before the activity can report back,
-   * the worst moment for exactly-once. It fires at most once per marker file
-   * (`DESK_FAULT_MARKER`, else one per idempotency key in the temp folder), created before the
-   * kill, so the retry on a fresh worker runs normally and must replay the recorded outcome.
-   */
-  function faultAfterCommit(tool: string, idempotencyKey: string): void {
-    if (env.DESK_FAULT !== `kill-after-commit:${tool}`) return;
-    const marker =
-      env.DESK_FAULT_MARKER || join(tmpdir(), `desk-fault-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 16)}`);
-    try {
-      writeFileSync(marker, `${idempotencyKey}\n`, { flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return; // This fault already fired once.
-      throw err; // A marker that cannot be written would make the hook kill on every retry.
-    }
-    kill();
-  }
 
   return { runTool };
 }

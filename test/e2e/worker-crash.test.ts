@@ -4,12 +4,12 @@
  *
  * - during a slow (5 s) model step: the step heartbeats, so Temporal notices the dead worker within
  *   the 10 s heartbeat timeout instead of the step's 2 minute start-to-close timeout;
- * - during a tool call, right after the refund commits: Worker A runs with the DESK_FAULT test hook, so
- * it SIGKILLs itself right after the refund's transaction commits and before the activity can
- * report back, the worst moment for exactly-once. Temporal notices only through the tool call's
- * start-to-close timeout (workflows/options.ts, 10 s) and retries the activity on worker B, which
- * must find the recorded outcome under the workflow-built idempotency key instead of refunding
- * again. The customer gets one confirmation; the shop has one refund row.
+ * - during a tool call: worker A runs with a fault injected around its activities
+ *   (test/helpers/faults.ts), so it SIGKILLs itself right after the refund's transaction commits
+ *   and before the activity can report back, the worst moment for exactly-once. Temporal notices
+ *   through the tool call's start-to-close timeout (workflows/options.ts, 10 s) and retries the
+ *   activity on worker B, which must find the recorded outcome under the workflow-built
+ *   idempotency key instead of refunding again. One confirmation; one refund row.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -54,7 +54,7 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
   const marker = path.join(dir, 'fault-fired');
   const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
 
-  const workerA = spawnWorker({ ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker });
+  const workerA = spawnWorker({ ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker }, { entry: 'fault-worker' });
   workers.push(workerA);
   await workerA.ready;
 

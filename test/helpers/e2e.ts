@@ -58,8 +58,10 @@ export interface WorkerProcess {
  * grandchild: a SIGKILL would then reach only the wrapper and leave the worker polling, and a
  * worker that kills itself would show as exit code 137 instead of the signal.
  */
-export function spawnWorker(env: Record<string, string | undefined>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'worker', 'main.ts')], {
+export function spawnWorker(env: Record<string, string | undefined>, opts: { entry?: 'worker' | 'fault-worker' } = {}): WorkerProcess {
+  // The fault worker is the same worker with a fault injected around its activities (test/helpers/faults.ts).
+  const entry = opts.entry === 'fault-worker' ? path.join(REPO, 'test', 'helpers', 'fault-worker.ts') : path.join(REPO, 'worker', 'main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO,
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

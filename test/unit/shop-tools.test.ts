@@ -3,7 +3,7 @@
  * answer, the refusals the model reads, exactly-once for writes, the failure types Temporal
  * sees, the crash-test hook, and the registry helpers the model activity relies on.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,8 +12,9 @@ import { ApplicationFailure } from '@temporalio/common';
 
 import { openShopStore, type ShopStore } from '../../activities/store';
 import { TOOLS, createToolRunner, toolJsonSchema, type ToolRunner } from '../../activities/tools';
-import { AGENTS, type AgentName } from '../../agents';
 import { TOOL_NAMES } from '../../activities/tools';
+import { AGENTS, type AgentName } from '../../agents';
+import { killAfterCommit } from '../helpers/faults';
 import type { ToolRunResult } from '../../contract/transcript';
 
 const NOW = new Date('2025-02-01T12:00:00.000Z');
@@ -26,7 +27,7 @@ let keySeq = 0;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'shop-tools-'));
   store = openShopStore(join(dir, 'shop.db'));
-  runner = createToolRunner(store, { now: () => NOW, env: {} });
+  runner = createToolRunner(store, { now: () => NOW });
 });
 
 afterEach(() => {
@@ -38,7 +39,7 @@ interface CallOptions {
   agent?: AgentName;
   customerId?: string;
   key?: string;
-  r?: ToolRunner;
+  r?: Pick<ToolRunner, 'runTool'>;
 }
 
 /** Runs a tool as the agent that owns it (unless told otherwise), for alice, with a fresh key. */
@@ -352,23 +353,21 @@ describe('failures Temporal sees', () => {
   });
 });
 
-describe('DESK_FAULT test hook', () => {
+describe('the crash tests\' fault (test/helpers/faults.ts)', () => {
+  const fault = (tool: string, kill: () => void) =>
+    killAfterCommit({ callModel: () => Promise.reject(new Error('unused')), runTool: createToolRunner(store, { now: () => NOW }).runTool }, { tool, marker: join(dir, 'fault-marker'), kill });
+
   it('kills once, right after the commit, then never again for that marker', async () => {
-    const marker = join(dir, 'fault-marker');
     const refundsAtKill: unknown[] = [];
     const kill = jest.fn(() => {
       refundsAtKill.push(store.refundedCents('12345'));
     });
-    const r = createToolRunner(store, {
-      now: () => NOW,
-      env: { DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
-      kill,
-    });
+    const r = fault('process_refund', kill);
     const args = { order_id: '12345', amount: 10, reason: 'late' };
     await call('process_refund', args, { r, key: 'f1' });
     expect(kill).toHaveBeenCalledTimes(1);
     expect(refundsAtKill).toEqual([1000]); // committed before the kill
-    expect(existsSync(marker)).toBe(true);
+    expect(readFileSync(join(dir, 'fault-marker'), 'utf8')).toBe('f1\n');
 
     expect(await call('process_refund', args, { r, key: 'f1' })).toMatchObject({ replayed: true });
     await call('process_refund', args, { r, key: 'f2' });
@@ -376,10 +375,9 @@ describe('DESK_FAULT test hook', () => {
     expect(kill).toHaveBeenCalledTimes(1);
   });
 
-  it('is off unless DESK_FAULT names the tool', async () => {
+  it('is off for other tools', async () => {
     const kill = jest.fn();
-    const r = createToolRunner(store, { env: { DESK_FAULT: 'kill-after-commit:cancel_order', DESK_FAULT_MARKER: join(dir, 'm') }, kill });
-    await call('process_refund', { order_id: '12345', amount: 10, reason: 'late' }, { r });
+    await call('process_refund', { order_id: '12345', amount: 10, reason: 'late' }, { r: fault('cancel_order', kill) });
     expect(kill).not.toHaveBeenCalled();
   });
 });

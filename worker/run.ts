@@ -1,0 +1,48 @@
+/**
+ * Runs one desk worker until it is told to stop: the runtime (model + shop), a connection to
+ * whatever Temporal TEMPORAL_ADDRESS names, the worker on the `customer-service` queue. Shared by
+ * `npm run worker` (worker/main.ts) and the test workers that wrap the activities (a crash test
+ * kills its own process at a chosen moment, test/helpers/fault-worker.ts), so the hooks stay out
+ * of the product's code.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import type { DeskActivities } from '../activities';
+import { temporalSettings } from '../config/connection';
+import { TASK_QUEUE } from '../workflows/messages';
+import { createDeskRuntime } from './runtime';
+import { createDeskWorker } from './worker';
+
+export interface RunWorkerOptions {
+  /** Wraps the activities before the worker registers them (tests only). */
+  wrapActivities?: (activities: DeskActivities) => DeskActivities;
+}
+
+export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
+  const settings = temporalSettings();
+  const runtime = await createDeskRuntime();
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(settings.connectionOptions);
+  } catch (err) {
+    await runtime.close();
+    throw new Error(`cannot reach Temporal at ${settings.address}: ${(err as Error).message}. Start it with \`npm run server\` or set TEMPORAL_ADDRESS.`);
+  }
+  try {
+    const activities = opts.wrapActivities ? opts.wrapActivities(runtime.activities) : runtime.activities;
+    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities });
+    console.log(`[worker] ${runtime.description}`);
+    // Last, so "polling" on stdout means ready, banner and all (the e2e tests wait for it).
+    console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
+    await worker.run();
+    console.log('[worker] stopped');
+  } finally {
+    await connection.close();
+    await runtime.close();
+  }
+}
+
+/** The entry points' ending: a one-line error and exit code 1 instead of a stack trace. */
+export function exitOnError(err: unknown): never {
+  console.error(`[worker] ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -4,6 +4,7 @@
  * client commands so every surface tells the story the same way.
  */
 import type { AgentReply, ConversationSnapshot, TurnEvent } from '../workflows/messages';
+import { compactArgs } from './commands/format';
 
 export function formatEvent(event: TurnEvent): string {
   switch (event.type) {
@@ -47,16 +48,6 @@ export function formatState(state: ConversationSnapshot): string {
   return lines.join('\n');
 }
 
-function compactArgs(json: string): string {
-  try {
-    const parsed = JSON.parse(json) as Record<string, unknown>;
-    return Object.entries(parsed)
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-      .join(', ');
-  } catch {
-    return json;
-  }
-}
 
 function formatResult(result: TurnEvent extends infer _ ? Extract<TurnEvent, { type: 'tool_call' }>['result'] : never): string {
   if (!result.ok) return `refused (${result.code}): ${result.message}`;

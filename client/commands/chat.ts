@@ -5,10 +5,13 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { uiLink } from '../../config/connection';
 import { endSignal, rollbackSignal, stateQuery } from '../../workflows/messages';
-import { sendMessage, type ConversationHandle } from '../conversations';
+import { sendMessage, startConversation, type ConversationHandle } from '../conversations';
 import { formatState, formatTurn } from '../run-log';
-import { EXIT, explain, type ErrorContext } from './errors';
+import { connect, conversationHandle, conversationIdArg, customerArg, header, session, type GlobalOptions } from './context';
+import { EXIT, closed, explain, type ErrorContext } from './errors';
 
 export const CHAT_HELP = [
   'type a message and press Enter to send it to the desk, or:',
@@ -115,4 +118,33 @@ export async function runChat(opts: ChatOptions): Promise<void> {
   } finally {
     rl.close();
   }
+}
+
+export function registerChatCommand(program: Command): void {
+  program
+    .command('chat')
+    .description('talk to the desk interactively (also reads piped lines); a new conversation, or an existing one with --id')
+    .option('-c, --customer <id>', 'customer for a new conversation', customerArg, 'alice')
+    .option('--id <conversation id>', 'attach to this existing conversation instead of starting one', conversationIdArg)
+    .addHelpText('after', `\nIn the chat:\n${CHAT_HELP}`)
+    .action(async (opts: { customer: string; id?: string }, cmd: Command) => {
+      const { json } = cmd.optsWithGlobals<GlobalOptions>();
+      let handle: ConversationHandle;
+      if (opts.id) {
+        handle = await conversationHandle(opts.id);
+        const state = await handle.query(stateQuery);
+        if (state.status !== 'open') throw closed(opts.id);
+        const text = `attached to ${header(opts.id, state)}: ${state.currentAgent} has it, ${state.turn} turn(s) so far\nui: ${uiLink(opts.id, session.settings)}`;
+        process.stdout.write(`${json ? JSON.stringify({ event: 'attached', id: opts.id, ...state }) : `${text}\n/help lists the commands`}\n`);
+      } else {
+        const client = await connect();
+        handle = await startConversation(client, { customerId: opts.customer });
+        session.conversationId = handle.workflowId;
+        const link = uiLink(handle.workflowId, session.settings);
+        const text = `conversation ${handle.workflowId} started for ${opts.customer}\nui: ${link}\n/help lists the commands`;
+        process.stdout.write(`${json ? JSON.stringify({ event: 'started', id: handle.workflowId, customerId: opts.customer, uiLink: link }) : text}\n`);
+      }
+      await runChat({ client: session.client!, handle, json: Boolean(json), errorContext: session });
+    });
+
 }

@@ -45,9 +45,11 @@ export function formatTime(date: Date | undefined): string {
   return date ? `${date.toISOString().slice(0, 19).replace('T', ' ')}Z` : '-';
 }
 
-function compactArgs(json: string): string {
+/** A tool call's JSON arguments as `order_id="12345", amount=99.99`; anything else as written. */
+export function compactArgs(json: string): string {
   try {
-    const parsed = JSON.parse(json || '{}') as Record<string, unknown>;
+    const parsed: unknown = JSON.parse(json || '{}');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return json;
     return Object.entries(parsed)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(', ');

@@ -3,9 +3,11 @@
  * HandoffCount) with a visibility query, the same query one can paste into the Web UI.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { AGENT_NAMES, type AgentName } from '../../agents';
+import { Option, type Command } from 'commander';
+import { AGENT_NAMES, isAgentName } from '../../agents';
 import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, WORKFLOW_TYPE } from '../../workflows/messages';
 import { checkCustomerId } from '../conversations';
+import { connect, customerArg, positiveIntArg, print } from './context';
 import { formatTable, formatTime } from './format';
 
 export interface ListFilter {
@@ -29,10 +31,6 @@ export interface ConversationRow {
 export function quote(value: string): string {
   if (/[\u0000-\u001f]/.test(value)) throw new Error(`control characters are not allowed in a filter value: ${JSON.stringify(value)}`);
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-export function isAgentName(name: string): name is AgentName {
-  return (AGENT_NAMES as readonly string[]).includes(name);
 }
 
 /** e.g. `WorkflowType = 'conversation' AND CurrentAgent = 'order' AND CustomerId = 'alice' AND ExecutionStatus = 'Running'` */
@@ -74,4 +72,22 @@ export function formatRows(rows: ConversationRow[]): string {
     ['ID', 'CUSTOMER', 'AGENT', 'HANDOFFS', 'STATUS', 'STARTED'],
     rows.map((r) => [r.id, r.customerId ?? '-', r.agent ?? '-', r.handoffs === null ? '-' : String(r.handoffs), r.status, formatTime(new Date(r.startTime))]),
   );
+}
+
+export function registerListCommand(program: Command): void {
+  program
+    .command('list')
+    .description('find conversations by their search attributes (current agent, customer, status): open ones first, then the most recently closed')
+    .addOption(new Option('-a, --agent <name>', 'only conversations this agent has now').choices(AGENT_NAMES))
+    .option('-c, --customer <id>', "only this customer's conversations", customerArg)
+    .option('--open', 'only conversations still running')
+    .option('-n, --limit <n>', 'at most this many', positiveIntArg, 50)
+    .addHelpText('after', `\nThe filters become a visibility query, usable in the Web UI too, e.g.\n  ${listQuery({ agent: 'order', customer: 'alice', open: true })}\nSearch attributes are updated asynchronously: a change can take a second to show.`)
+    .action(async (opts: { agent?: string; customer?: string; open?: boolean; limit: number }, cmd: Command) => {
+      const query = listQuery(opts);
+      const client = await connect();
+      const rows = await listConversations(client, query, opts.limit);
+      print(cmd, rows.length ? formatRows(rows) : `no conversations match: ${query}`, rows);
+    });
+
 }

@@ -209,8 +209,8 @@ export function normaliseCompletion(completion: ChatCompletion): ModelStepResult
   const message = choice.message;
   if (message.refusal) return { kind: 'refusal', text: cut(message.refusal, BOUNDS.maxModelTextChars).text };
 
-  // Only function calls: the desk offers no custom tools. Arguments stay raw text; the workflow
-  // turns unparsable arguments into a tool error the model can read and fix.
+  // Only function calls: the desk offers no custom tools. Arguments stay raw text; the tool runner
+  // (activities/tools/runner.ts) turns unparsable arguments into a tool error the model can fix.
   // The result travels through history (2 MB at most), so a runaway answer is cut here; the
   // workflow applies the exact bounds (contract/limits.ts). Arguments over the limit keep one
   // character more than it, enough for the workflow to refuse them as too long.

@@ -11,10 +11,13 @@ export default tseslint.config(
   { ignores: ['node_modules/**', '.temporal/**', '.data/**', 'coverage/**', 'dist/**'] },
   {
     files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser },
+    // Type-aware: no-floating-promises needs the types. A promise nobody awaits or handles is a
+    // lost error in a worker, and in workflow code a step that silently never happened.
+    languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-floating-promises': 'error',
     },
   },
   {

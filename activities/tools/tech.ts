@@ -15,7 +15,7 @@ export const searchHelpDocs = defineTool({
     query: z.string().trim().min(2).max(300).describe('What to look for, e.g. "429 too many requests" or "webhook signature".'),
   }),
   mutating: false,
-  execute(args, ctx) {
+  async execute(args, ctx) {
     const results = ctx.helpDocs.search(args.query, 3);
     return ok({
       query: args.query,
@@ -42,8 +42,8 @@ export const createSupportTicket = defineTool({
     priority: z.enum(TICKET_PRIORITIES).default('normal').describe('high only when production is down or money is at stake.'),
   }),
   mutating: true,
-  execute(args, ctx) {
-    const ticket = ctx.store.insertTicket({
+  async execute(args, ctx) {
+    const ticket = await ctx.store.insertTicket({
       customerId: ctx.customerId,
       subject: args.subject,
       description: args.description,

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 
 import { ensureSearchAttributes, freePort, isTemporalServerAt } from './dev-server';
 import { LOCAL_PG_USER, startLocalPostgres, type LocalPostgres } from './postgres';
@@ -252,7 +253,7 @@ async function ensureNamespace(connection: Connection, namespace: string, log: (
   if (await describe()) return;
   log(`[temporal] registering namespace ${namespace} (retention 3 days)`);
   try {
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 3 * 24 * 3600 } });
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
   } catch (err) {
     if (!/already exists/i.test(String(err))) throw err;
   }

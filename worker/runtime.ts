@@ -6,7 +6,7 @@
 import { createActivities, type DeskActivities } from '../activities';
 import { createOpenAIClient } from '../activities/model';
 import { describeModelConfig, loadModelConfig } from '../activities/model-config';
-import { defaultShopLocation, openShopStore, type ShopStore } from '../activities/store';
+import { defaultShopLocation, isPostgresUrl, openShopStore, redactUrl, type ShopStore } from '../activities/store';
 import { startOfflineModel } from '../offline-model';
 
 export interface DeskRuntime {
@@ -25,9 +25,11 @@ export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.Pr
   const cfg = loadModelConfig(opts.env ?? process.env);
   const offline = cfg.mode === 'offline' ? await startOfflineModel() : undefined;
   const openai = createOpenAIClient(offline ? { ...cfg, baseURL: offline.baseURL, apiKey: 'offline' } : cfg);
-  const store = await openShopStore(opts.shopDb ?? defaultShopLocation(opts.env ?? process.env)).catch(async (err: unknown) => {
+  const location = opts.shopDb ?? defaultShopLocation(opts.env ?? process.env);
+  const store = await openShopStore(location).catch(async (err: unknown) => {
     await offline?.close();
-    throw err;
+    const where = isPostgresUrl(location) ? redactUrl(location) : location;
+    throw new Error(`cannot open the shop database ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   });
   const model = offline ? `offline model at ${offline.baseURL}` : describeModelConfig(cfg);
   return {

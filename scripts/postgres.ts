@@ -103,8 +103,14 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     ...(opts.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
 
+  // A throwaway server must not outlive us, even when we die without calling stop().
+  const killOnExit = () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  };
+
   async function start(): Promise<void> {
     output = '';
+    process.on('exit', killOnExit);
     const proc = spawn(path.join(bin!, 'postgres'), args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -121,6 +127,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   }
 
   async function stopServer(): Promise<void> {
+    process.off('exit', killOnExit);
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
@@ -132,7 +139,12 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     clearTimeout(timer);
   }
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stopServer();
+    throw err;
+  }
   const url = (database: string) => `postgres://${LOCAL_PG_USER}@127.0.0.1:${opts.port}/${database}`;
   return {
     port: opts.port,

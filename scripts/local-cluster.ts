@@ -89,6 +89,25 @@ export function renderTemplate(template: string, values: Record<string, string |
   return out;
 }
 
+/** What the launcher fills into the server config template. */
+export function clusterConfigValues(ports: ClusterPorts): Record<string, string | number> {
+  return {
+    LOG_LEVEL: 'warn',
+    PG_PORT: ports.postgres,
+    PG_USER: LOCAL_PG_USER,
+    FRONTEND_PORT: ports.frontend,
+    FRONTEND_HTTP_PORT: ports.frontendHttp,
+    FRONTEND_MEMBERSHIP_PORT: ports.frontendMembership,
+    HISTORY_PORT: ports.history,
+    HISTORY_MEMBERSHIP_PORT: ports.historyMembership,
+    MATCHING_PORT: ports.matching,
+    MATCHING_MEMBERSHIP_PORT: ports.matchingMembership,
+    WORKER_PORT: ports.worker,
+    WORKER_MEMBERSHIP_PORT: ports.workerMembership,
+    DYNAMIC_CONFIG_FILE: CLUSTER_DYNAMIC_CONFIG,
+  };
+}
+
 export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const dir = path.resolve(opts.dir ?? DEFAULT_CLUSTER_DIR);
@@ -135,21 +154,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     log(`[postgres] databases ${Object.values(CLUSTER_DATABASES).join(', ')} ready; Temporal schemas up to date`);
 
     // 3. The server's config, from the template in the repo.
-    const config = renderTemplate(fs.readFileSync(CLUSTER_TEMPLATE, 'utf8'), {
-      LOG_LEVEL: 'warn',
-      PG_PORT: ports.postgres,
-      PG_USER: LOCAL_PG_USER,
-      FRONTEND_PORT: ports.frontend,
-      FRONTEND_HTTP_PORT: ports.frontendHttp,
-      FRONTEND_MEMBERSHIP_PORT: ports.frontendMembership,
-      HISTORY_PORT: ports.history,
-      HISTORY_MEMBERSHIP_PORT: ports.historyMembership,
-      MATCHING_PORT: ports.matching,
-      MATCHING_MEMBERSHIP_PORT: ports.matchingMembership,
-      WORKER_PORT: ports.worker,
-      WORKER_MEMBERSHIP_PORT: ports.workerMembership,
-      DYNAMIC_CONFIG_FILE: CLUSTER_DYNAMIC_CONFIG,
-    });
+    const config = renderTemplate(fs.readFileSync(CLUSTER_TEMPLATE, 'utf8'), clusterConfigValues(ports));
     fs.writeFileSync(path.join(dir, 'temporal', 'config.yaml'), config);
   } catch (err) {
     await stopAll();

@@ -3,7 +3,9 @@
 #   docker build -t service-desk-worker .
 #   docker run --rm -e TEMPORAL_ADDRESS=host.docker.internal:7233 -v desk-data:/data service-desk-worker
 #
-# docker-compose.yml builds this image and runs it next to Temporal, PostgreSQL and the Web UI.
+# docker-compose.yml builds this image and runs it next to Temporal, PostgreSQL and the Web UI, with
+# SHOP_DATABASE_URL pointing the shop at that PostgreSQL. Run alone, the shop is the SQLite file
+# SHOP_DB on the /data volume (one host only).
 # The worker needs no Temporal binaries (those are for the dev server and the tests), so the
 # postinstall step is told to skip them. It needs no model account either: with OPENAI_API_KEY
 # and OPENAI_BASE_URL unset it starts the offline stand-in model inside the container.

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   log(server.reused ? `[demo] reusing the Temporal server already running at ${server.address}` : `[demo] dev server up at ${server.address}, UI ${server.uiUrl}`);
 
   const runtime = await createDeskRuntime({ shopDb: DEMO_SHOP_DB });
-  resetShopStore(runtime.store);
+  await resetShopStore(runtime.store);
   log(`[demo] ${runtime.description} (reset to the seed data)`);
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });

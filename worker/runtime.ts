@@ -6,7 +6,7 @@
 import { createActivities, type DeskActivities } from '../activities';
 import { createOpenAIClient } from '../activities/model';
 import { describeModelConfig, loadModelConfig } from '../activities/model-config';
-import { defaultShopDbPath, openShopStore, type ShopStore } from '../activities/store';
+import { defaultShopLocation, isPostgresUrl, openShopStore, redactUrl, type ShopStore } from '../activities/store';
 import { startOfflineModel } from '../offline-model';
 
 export interface DeskRuntime {
@@ -17,19 +17,27 @@ export interface DeskRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * `shopDb`: an SQLite path or a `postgres://` URL; by default `SHOP_DATABASE_URL`, else `SHOP_DB`,
+ * else `.data/shop.db`.
+ */
 export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DeskRuntime> {
   const cfg = loadModelConfig(opts.env ?? process.env);
   const offline = cfg.mode === 'offline' ? await startOfflineModel() : undefined;
   const openai = createOpenAIClient(offline ? { ...cfg, baseURL: offline.baseURL, apiKey: 'offline' } : cfg);
-  const shopDb = opts.shopDb ?? defaultShopDbPath();
-  const store = openShopStore(shopDb);
+  const location = opts.shopDb ?? defaultShopLocation(opts.env ?? process.env);
+  const store = await openShopStore(location).catch(async (err: unknown) => {
+    await offline?.close();
+    const where = isPostgresUrl(location) ? redactUrl(location) : location;
+    throw new Error(`cannot open the shop database ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  });
   const model = offline ? `offline model at ${offline.baseURL}` : describeModelConfig(cfg);
   return {
     activities: createActivities({ openai, model: cfg.model, store }),
     store,
-    description: `model: ${model}; shop database: ${shopDb}`,
+    description: `model: ${model}; shop database: ${store.backend} ${store.location}`,
     async close() {
-      store.close();
+      await store.close();
       await offline?.close();
     },
   };

@@ -4,8 +4,7 @@
  * exact ids and amounts (alice's 12345 shipped $99.99 and 67890 pending $149.99; bob's 24680),
  * so change them only together with those.
  */
-import type Database from 'better-sqlite3';
-
+import type { SqlSession } from './sql';
 import type { OrderItem, OrderStatus } from './types';
 
 interface SeedOrder {
@@ -135,27 +134,28 @@ export const SEED_CANCELLATIONS = [
 ] as const;
 
 /** Inserts the seed rows. The caller owns the transaction and guarantees the tables are empty. */
-export function insertSeed(db: Database.Database): void {
-  const customer = db.prepare('INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)');
-  for (const c of SEED_CUSTOMERS) customer.run(c.id, c.name, c.email, c.createdAt);
-
-  const order = db.prepare(
-    `INSERT INTO orders (id, customer_id, status, total_cents, items, tracking_number, carrier, shipping_address, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+export async function insertSeed(sql: SqlSession): Promise<void> {
+  for (const c of SEED_CUSTOMERS) {
+    await sql.run('INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)', [c.id, c.name, c.email, c.createdAt]);
+  }
   for (const o of SEED_ORDERS) {
     // The total is derived from the items so the two cannot disagree.
     const totalCents = o.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
-    order.run(o.id, o.customerId, o.status, totalCents, JSON.stringify(o.items), o.trackingNumber, o.carrier, o.shippingAddress, o.createdAt);
+    await sql.run(
+      `INSERT INTO orders (id, customer_id, status, total_cents, items, tracking_number, carrier, shipping_address, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [o.id, o.customerId, o.status, totalCents, JSON.stringify(o.items), o.trackingNumber, o.carrier, o.shippingAddress, o.createdAt],
+    );
   }
-
-  const refund = db.prepare(
-    'INSERT INTO refunds (id, order_id, amount_cents, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  for (const r of SEED_REFUNDS) refund.run(r.id, r.orderId, r.amountCents, r.reason, r.idempotencyKey, r.createdAt);
-
-  const cancellation = db.prepare(
-    'INSERT INTO cancellations (order_id, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?)',
-  );
-  for (const c of SEED_CANCELLATIONS) cancellation.run(c.orderId, c.reason, c.idempotencyKey, c.createdAt);
+  for (const r of SEED_REFUNDS) {
+    await sql.run(
+      'INSERT INTO refunds (id, order_id, amount_cents, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [r.id, r.orderId, r.amountCents, r.reason, r.idempotencyKey, r.createdAt],
+    );
+  }
+  for (const c of SEED_CANCELLATIONS) {
+    await sql.run('INSERT INTO cancellations (order_id, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?)', [
+      c.orderId, c.reason, c.idempotencyKey, c.createdAt,
+    ]);
+  }
 }

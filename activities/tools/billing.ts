@@ -1,7 +1,7 @@
 /**
  * Billing tools: refunds and invoices (order status is declared once, in order.ts). Where money
  * moves: a refund is checked against what was paid minus what was already refunded inside the
- * runner's immediate transaction, and the store's conditional INSERT checks it again in SQL, so
+ * runner's write transaction (with the order row locked on PostgreSQL), and the store's conditional INSERT checks it again in SQL, so
  * no sequence of calls, retries or concurrent workers can refund more than was paid.
  */
 import { z } from 'zod';
@@ -24,10 +24,10 @@ export const processRefund = defineTool({
   }),
   mutating: true,
   summary: (args) => `order ${args.order_id} $${args.amount.toFixed(2)}`,
-  execute(args, ctx) {
-    const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
+  async execute(args, ctx) {
+    const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
-    const refundedCents = ctx.store.refundedCents(order.id);
+    const refundedCents = await ctx.store.refundedCents(order.id);
     const remainingCents = order.totalCents - refundedCents;
     if (remainingCents <= 0) {
       return refuse('invalid_state', `Order ${order.id} is already refunded in full (${formatCents(order.totalCents)}); nothing is left to refund.`);
@@ -39,7 +39,7 @@ export const processRefund = defineTool({
         `at most ${formatCents(remainingCents)} (paid ${formatCents(order.totalCents)}, already refunded ${formatCents(refundedCents)}).`,
     );
     if (amountCents > remainingCents) return overLimit;
-    const refund = ctx.store.insertRefund({
+    const refund = await ctx.store.insertRefund({
       orderId: order.id,
       amountCents,
       reason: args.reason,
@@ -69,11 +69,11 @@ export const getInvoice = defineTool({
   parameters: z.object({ order_id: orderIdParam }),
   mutating: false,
   summary: (args) => `order ${args.order_id}`,
-  execute(args, ctx) {
-    const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
+  async execute(args, ctx) {
+    const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
-    const customer = ctx.store.getCustomer(ctx.customerId);
-    const refunds = ctx.store.listRefunds(order.id);
+    const customer = await ctx.store.getCustomer(ctx.customerId);
+    const refunds = await ctx.store.listRefunds(order.id);
     const refundedCents = refunds.reduce((sum, r) => sum + r.amountCents, 0);
     return ok({
       invoice_number: `INV-${order.id}`,

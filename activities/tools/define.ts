@@ -1,21 +1,22 @@
 /**
  * What a tool is: a name the model sees, a description, zod parameters (the single source of the
  * JSON schema the model is given and of argument validation), whether it writes, the words that
- * describe one call in the Temporal UI, and `execute`. `execute` is synchronous on purpose: the runner calls it inside a
- * better-sqlite3 transaction (which cannot span an await), so the rule checks and the writes
- * they allow commit together with the idempotency record.
+ * describe one call in the Temporal UI, and `execute`. `execute` gets a transaction-scoped store
+ * handle: the runner calls it inside one shop transaction, so the rule checks and the writes they
+ * allow commit together with the idempotency record (or not at all), on SQLite and PostgreSQL alike.
  */
 import type { z } from 'zod';
 
 import type { ToolRefusalCode } from '../../contract/transcript';
-import type { ShopStore } from '../store';
+import type { ShopQueries } from '../store';
 import type { HelpDocs } from './help-docs';
 
 /** What `execute` sees besides its arguments. The customer comes from the workflow, never the model. */
 export interface ToolContext {
   readonly customerId: string;
   readonly idempotencyKey: string;
-  readonly store: ShopStore;
+  /** The shop, inside the transaction this call runs in. */
+  readonly store: ShopQueries;
   /** One timestamp per call (injected so tests can pin it). */
   readonly now: Date;
   readonly helpDocs: HelpDocs;
@@ -41,7 +42,7 @@ export interface ToolDefinition<N extends string = string, P extends ToolParamet
    * arguments: `order 12345 $99.99` gives `billing: process_refund order 12345 $99.99`.
    */
   summary?(args: z.output<P>): string;
-  execute(args: z.output<P>, ctx: ToolContext): ToolOutcome;
+  execute(args: z.output<P>, ctx: ToolContext): Promise<ToolOutcome>;
 }
 
 /** Declares a tool; the identity function keeps the literal name and infers `args` from the schema. */

@@ -1,7 +1,7 @@
 /**
  * Order tools: status (shared with billing), tracking, cancellation and shipping-address changes.
  * Cancelling and changing the address are allowed only while an order is pending; the check and
- * the write happen in the runner's immediate transaction, and the store's conditional UPDATE
+ * the write happen in the runner's write transaction (order row locked on PostgreSQL), and the store's conditional UPDATE
  * repeats the check in SQL.
  */
 import { z } from 'zod';
@@ -17,10 +17,10 @@ export const getOrderStatus = defineTool({
   parameters: z.object({ order_id: orderIdParam }),
   mutating: false,
   summary: (args) => `order ${args.order_id}`,
-  execute(args, ctx) {
-    const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
+  async execute(args, ctx) {
+    const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
-    const refundedCents = ctx.store.refundedCents(order.id);
+    const refundedCents = await ctx.store.refundedCents(order.id);
     return ok({
       order_id: order.id,
       status: order.status,
@@ -43,8 +43,8 @@ export const trackShipment = defineTool({
   parameters: z.object({ order_id: orderIdParam }),
   mutating: false,
   summary: (args) => `order ${args.order_id}`,
-  execute(args, ctx) {
-    const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
+  async execute(args, ctx) {
+    const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
     // Not shipped is an answer, not a refusal: the model should tell the customer so.
     const shipped = order.status === 'shipped' || order.status === 'delivered';
@@ -82,21 +82,21 @@ export const cancelOrder = defineTool({
   }),
   mutating: true,
   summary: (args) => `order ${args.order_id}`,
-  execute(args, ctx) {
-    const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
+  async execute(args, ctx) {
+    const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
     if (order.status === 'cancelled') return refuse('invalid_state', `Order ${order.id} is already cancelled.`);
     if (order.status !== 'pending') {
       return refuse('invalid_state', `Order ${order.id} is ${order.status} and can no longer be cancelled; only pending orders can be cancelled.`);
     }
-    const cancellation = ctx.store.cancelPendingOrder({
+    const cancellation = await ctx.store.cancelPendingOrder({
       orderId: order.id,
       reason: args.reason ?? null,
       idempotencyKey: ctx.idempotencyKey,
       createdAt: ctx.now.toISOString(),
     });
     if (!cancellation) return refuse('invalid_state', `Order ${order.id} is no longer pending and cannot be cancelled.`);
-    const refundedCents = ctx.store.refundedCents(order.id);
+    const refundedCents = await ctx.store.refundedCents(order.id);
     return ok({
       order_id: order.id,
       status: 'cancelled',
@@ -121,14 +121,14 @@ export const updateShippingAddress = defineTool({
   }),
   mutating: true,
   summary: (args) => `order ${args.order_id}`,
-  execute(args, ctx) {
-    const order = ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
+  async execute(args, ctx) {
+    const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
     if (order.status !== 'pending') {
       const why = order.status === 'cancelled' ? 'is cancelled' : `has already ${order.status === 'shipped' ? 'shipped' : 'been delivered'}`;
       return refuse('invalid_state', `Order ${order.id} ${why}; the shipping address can only be changed before it ships.`);
     }
-    const change = ctx.store.changePendingOrderAddress({
+    const change = await ctx.store.changePendingOrderAddress({
       orderId: order.id,
       newAddress: args.address,
       idempotencyKey: ctx.idempotencyKey,

@@ -2,18 +2,20 @@
  * `runTool`, the activity body for every function tool call. It refuses what the model can fix
  * (unknown tool, a tool this agent may not use, bad JSON, invalid arguments) as a result the
  * model reads, and runs the rest against the shop. Mutating tools run exactly once per
- * idempotency key: the key's earlier outcome is looked up, the rules are checked, the write is
- * done and the outcome recorded, all in one `BEGIN IMMEDIATE` transaction, so a retried activity
- * (after a crash, a timeout, a second worker) returns the recorded outcome instead of acting
- * again. Failures that are not the model's: transient database trouble is a retryable
- * `Shop.Unavailable`; anything else is a bug and non-retryable.
+ * idempotency key: the key is locked and its earlier outcome looked up, the rules are checked,
+ * the write is done and the outcome recorded, all in one write transaction (SQLite: BEGIN
+ * IMMEDIATE; PostgreSQL: key and row locks, see store/queries.ts), so a retried activity (after a
+ * crash, a timeout, a second worker on another host) returns the recorded outcome instead of
+ * acting again. Failures that are not the model's: transient database trouble (busy, a lost
+ * connection, a lock timeout) is a retryable `Shop.Unavailable`, so Temporal retries it;
+ * anything else is a bug and non-retryable.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 
 import { AGENTS, isAgentName } from '../../agents';
 import type { ToolRefusalCode, ToolRunInput, ToolRunResult } from '../../contract/transcript';
-import type { ShopStore } from '../store';
+import { isTransientStoreError, type ShopQueries, type ShopStore } from '../store';
 import type { ToolContext, ToolDefinition, ToolOutcome } from './define';
 import { createHelpDocs, loadHelpArticles, type HelpDocs } from './help-docs';
 import { TOOLS, isToolName } from './registry';
@@ -28,10 +30,6 @@ export interface ToolRunnerOptions {
 export interface ToolRunner {
   runTool(input: ToolRunInput): Promise<ToolRunResult>;
 }
-
-/** better-sqlite3 / Node error codes that mean "try again later", not "this call is wrong". */
-const TRANSIENT_CODE =
-  /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|READONLY|INTERRUPT)|EIO|ENOSPC|EAGAIN|EBUSY|EMFILE|ENFILE)/;
 
 export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {}): ToolRunner {
   const now = opts.now ?? (() => new Date());
@@ -61,16 +59,17 @@ export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {})
       return refusal('invalid_arguments', `Invalid arguments for ${def.name}: ${formatIssues(parsed.error.issues)}.`);
     }
 
-    const ctx: ToolContext = {
+    const at = now();
+    const ctx = (tx: ShopQueries): ToolContext => ({
       customerId: input.customerId,
       idempotencyKey: input.idempotencyKey,
-      store,
-      now: now(),
+      store: tx,
+      now: at,
       helpDocs,
-    };
+    });
     try {
-      if (!def.mutating) return store.readTransaction(() => def.execute(parsed.data, ctx));
-      return store.writeTransaction(() => runOnce(store, def, parsed.data, ctx)).result;
+      if (!def.mutating) return await store.readTransaction((tx) => def.execute(parsed.data, ctx(tx)));
+      return (await store.writeTransaction((tx) => runOnce(def, parsed.data, ctx(tx)))).result;
     } catch (err) {
       throw toFailure(err);
     }
@@ -80,15 +79,15 @@ export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {})
   return { runTool };
 }
 
-/** Inside the caller's immediate transaction: replay the key's outcome, or act and record it. */
-function runOnce(
-  store: ShopStore,
+/** Inside the caller's write transaction: replay the key's outcome, or act and record it. */
+async function runOnce(
   def: ToolDefinition,
   args: z.output<ToolDefinition['parameters']>,
   ctx: ToolContext,
-): { result: ToolRunResult; replayed: boolean } {
+): Promise<{ result: ToolRunResult; replayed: boolean }> {
   const argumentsJson = canonicalJson(args);
-  const prior = store.getToolCall(ctx.idempotencyKey);
+  // In a write transaction this also locks the key: a concurrent attempt of this call waits here.
+  const prior = await ctx.store.getToolCall(ctx.idempotencyKey);
   if (prior) {
     if (prior.tool !== def.name || prior.argumentsJson !== argumentsJson || prior.customerId !== ctx.customerId) {
       // The workflow reused a key for a different call: a bug upstream, never the model's doing.
@@ -104,9 +103,9 @@ function runOnce(
     // The contract's refusal has no `replayed` field; a replayed refusal is the same refusal.
     return { result: stored.ok ? { ...stored, replayed: true } : stored, replayed: true };
   }
-  const outcome = def.execute(args, ctx);
+  const outcome = await def.execute(args, ctx);
   // Refusals are recorded too, so a retry cannot turn a refusal into a success or vice versa.
-  store.insertToolCall({
+  await ctx.store.insertToolCall({
     idempotencyKey: ctx.idempotencyKey,
     tool: def.name,
     customerId: ctx.customerId,
@@ -138,9 +137,10 @@ function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
   const cause = err instanceof Error ? err : undefined;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && TRANSIENT_CODE.test(code)) {
-    return ApplicationFailure.create({ type: 'Shop.Unavailable', nonRetryable: false, message: `Shop database unavailable (${code}): ${message}`, cause });
+  if (isTransientStoreError(err)) {
+    const code = (err as { code?: unknown } | null)?.code;
+    const detail = typeof code === 'string' ? ` (${code})` : '';
+    return ApplicationFailure.create({ type: 'Shop.Unavailable', nonRetryable: false, message: `Shop database unavailable${detail}: ${message}`, cause });
   }
   return ApplicationFailure.create({ type: 'Tool.InternalError', nonRetryable: true, message: `Tool failed: ${message}`, cause });
 }

@@ -17,7 +17,7 @@ export const searchHelpDocs = defineTool({
   }),
   mutating: false,
   summary: (args) => quoted(args.query),
-  execute(args, ctx) {
+  async execute(args, ctx) {
     const results = ctx.helpDocs.search(args.query, 3);
     return ok({
       query: args.query,
@@ -45,8 +45,8 @@ export const createSupportTicket = defineTool({
   }),
   mutating: true,
   summary: (args) => quoted(args.subject),
-  execute(args, ctx) {
-    const ticket = ctx.store.insertTicket({
+  async execute(args, ctx) {
+    const ticket = await ctx.store.insertTicket({
       customerId: ctx.customerId,
       subject: args.subject,
       description: args.description,

@@ -50,12 +50,12 @@ async function startWorker(): Promise<WorkerProcess> {
 
 
 /** Rows of the shop database, read after the worker has stopped (no second writer). */
-function shopRows<T>(sql: string, ...params: unknown[]): T[] {
-  const store = openShopStore(shopDb);
+async function shopRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+  const store = await openShopStore(shopDb);
   try {
-    return store.db.prepare(sql).all(...params) as T[];
+    return await store.query<T>(sql, params);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -139,8 +139,8 @@ test('"I don\'t want order #12345 anymore, please refund": billing refunds $99.9
 
   await worker!.stop();
   // Exactly one new refund row: the seed's refunds (none for 12345) plus this one.
-  expect(shopRows<{ n: number }>('SELECT COUNT(*) AS n FROM refunds')).toEqual([{ n: SEED_REFUNDS.length + 1 }]);
-  const refunds = shopRows<{ amount_cents: number; idempotency_key: string }>("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
+  expect(await shopRows<{ n: number }>('SELECT COUNT(*) AS n FROM refunds')).toEqual([{ n: SEED_REFUNDS.length + 1 }]);
+  const refunds = await shopRows<{ amount_cents: number; idempotency_key: string }>("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
   expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: expect.stringMatching(new RegExp(`^${handle.workflowId}:1:`)) }]);
 });
 
@@ -168,7 +168,7 @@ test('"My order #67890 hasn\'t shipped yet, can I cancel and refund?": order can
   expect(next.text).toContain('refunded $149.99');
 
   await worker!.stop();
-  expect(shopRows<{ status: string }>("SELECT status FROM orders WHERE id = '67890'")).toEqual([{ status: 'cancelled' }]);
-  expect(shopRows<{ order_id: string }>("SELECT order_id FROM cancellations WHERE order_id = '67890'")).toHaveLength(1);
-  expect(shopRows<{ amount_cents: number }>("SELECT amount_cents FROM refunds WHERE order_id = '67890'")).toEqual([{ amount_cents: 14999 }]);
+  expect(await shopRows<{ status: string }>("SELECT status FROM orders WHERE id = '67890'")).toEqual([{ status: 'cancelled' }]);
+  expect(await shopRows<{ order_id: string }>("SELECT order_id FROM cancellations WHERE order_id = '67890'")).toHaveLength(1);
+  expect(await shopRows<{ amount_cents: number }>("SELECT amount_cents FROM refunds WHERE order_id = '67890'")).toEqual([{ amount_cents: 14999 }]);
 });

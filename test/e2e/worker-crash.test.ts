@@ -115,14 +115,14 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
 
   // Money moved exactly once.
   await workerB.stop();
-  const store = openShopStore(shopDb);
+  const store = await openShopStore(shopDb);
   try {
-    const refunds = store.db.prepare("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'").all();
+    const refunds = await store.query("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
     expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: idempotencyKey }]);
-    const toolCalls = store.db.prepare("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'").all();
+    const toolCalls = await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'");
     expect(toolCalls).toEqual([{ idempotency_key: idempotencyKey }]);
   } finally {
-    store.close();
+    await store.close();
   }
 }, 120_000);
 

@@ -47,16 +47,16 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 
 export interface TempShop {
   store: ShopStore;
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
-export function tempShop(): TempShop {
+export async function tempShop(): Promise<TempShop> {
   const dir = mkdtempSync(path.join(tmpdir(), 'desk-shop-'));
-  const store = openShopStore(path.join(dir, 'shop.db'));
+  const store = await openShopStore(path.join(dir, 'shop.db'));
   return {
     store,
-    dispose() {
-      store.close();
+    async dispose() {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -100,8 +100,8 @@ export function useWorkflowTestContext(): WorkflowTestContext {
   afterAll(async () => {
     await ctx.env?.teardown();
   });
-  beforeEach(() => {
-    ctx.shop = tempShop();
+  beforeEach(async () => {
+    ctx.shop = await tempShop();
   });
   afterEach(() => ctx.shop.dispose());
   return ctx;

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadModelConfig } from '../../activities/model-config';
 import { DESK_SEARCH_ATTRIBUTES } from '../../scripts/dev-server';
+import { CLUSTER_DATABASES, CLUSTER_DYNAMIC_CONFIG } from '../../scripts/local-cluster';
+import pins from '../../scripts/temporal-versions.json';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(REPO, file), 'utf8');
@@ -179,16 +181,54 @@ describe('docker-compose.yml', () => {
 
     const env = environment(worker);
     expect(env.TEMPORAL_ADDRESS).toBe(`${TEMPORAL}:7233`);
-    expect(env.SHOP_DB).toBe('/data/shop.db');
-    // The shop database sits on a named volume (it survives `docker compose down`).
-    const dataDir = path.posix.dirname(env.SHOP_DB ?? '');
-    const dataVolume = (worker.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((v) => v.endsWith(`:${dataDir}`));
-    expect(dataVolume).toBeDefined();
-    const volumeName = dataVolume!.split(':')[0]!;
-    expect(compose.volumes).toHaveProperty([volumeName]);
 
     // It must not start before the namespace and the search attributes exist.
     expect(dependsOn(worker)[setupServiceName()]).toBe('service_completed_successfully');
+  });
+
+  test('every worker shares one shop: its own database on the stack PostgreSQL, so --scale worker=3 is correct across hosts', () => {
+    const worker = service('worker');
+    const env = environment(worker);
+    // No SQLite file: a file is local to one host, and scaled workers would each have their own shop.
+    expect(env.SHOP_DB).toBeUndefined();
+    expect((worker.volumes ?? []).length).toBe(0);
+    const url = new URL(env.SHOP_DATABASE_URL ?? '');
+    expect(url.protocol).toBe('postgres:');
+    expect(url.hostname).toBe('postgresql');
+    expect(url.port).toBe(environment(service(TEMPORAL)).DB_PORT);
+    expect(url.pathname).toBe('/shop');
+    // The same user and password as the server's PostgreSQL account.
+    expect(decodeURIComponent(url.username)).toBe(environment(service('postgresql')).POSTGRES_USER);
+    expect(decodeURIComponent(url.password)).toBe(environment(service('postgresql')).POSTGRES_PASSWORD);
+    // The shop database is its own, not Temporal's, and exists before any worker starts.
+    expect(['temporal', 'temporal_visibility']).not.toContain(url.pathname.slice(1));
+    const schema = Object.entries(services).find(([, s]) => /temporal-sql-tool/.test(text(s.command)))!;
+    expect(text(schema[1].command)).toMatch(/--db shop create/);
+    expect(dependsOn(worker)[schema[0]]).toBe('service_completed_successfully');
+    expect(dependsOn(worker).postgresql).toBe('service_healthy');
+    // Nothing else in the stack mounts a shop volume any more.
+    expect(Object.keys(compose.volumes ?? {})).toEqual(['postgresql-data']);
+  });
+
+  test('the Temporal tags are the server version npm run cluster builds, with the same dynamic config', () => {
+    const tags = Object.values(services)
+      .map((s) => /^temporalio\/(?:server|admin-tools):(\d+\.\d+\.\d+)/.exec(s.image ?? '')?.[1])
+      .filter((v): v is string => v !== undefined);
+    expect(new Set(tags)).toEqual(new Set([pins.server.version]));
+    // The launcher's config template points at the same dynamic config file the compose file mounts.
+    const mounted = (service(TEMPORAL).volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '')));
+    expect(mounted).toContain('./deploy/temporal/dynamicconfig');
+    expect(path.relative(REPO, CLUSTER_DYNAMIC_CONFIG)).toBe(path.join('deploy', 'temporal', 'dynamicconfig', path.basename(environment(service(TEMPORAL)).DYNAMIC_CONFIG_FILE_PATH ?? '')));
+    // The same schema commands: the compose script's lines and the launcher's, for both databases.
+    const script = text(Object.values(services).find((s) => /temporal-sql-tool/.test(text(s.command)))!.command);
+    const launcher = read('scripts/local-cluster.ts');
+    for (const step of ['create', "'setup-schema', '-v', '0.0'", "'update-schema', '-d'"]) expect(launcher).toContain(step);
+    for (const db of ['temporal', 'temporal_visibility']) {
+      expect(script).toMatch(new RegExp(`--db ${db} create`));
+      expect(script).toMatch(new RegExp(`--db ${db} setup-schema -v 0.0`));
+      expect(script).toMatch(new RegExp(`--db ${db} update-schema -d`));
+    }
+    expect(Object.values(CLUSTER_DATABASES).sort()).toEqual(['shop', 'temporal', 'temporal_visibility']);
   });
 
   test('the worker takes its model settings from the .env file, never from the compose file', () => {

@@ -137,7 +137,7 @@ describe('handoffs', () => {
       { runTool: async (input) => (ran.push(input.tool), { ok: true, data: {} }) },
     );
     expect(ran).toEqual([]);
-    expect(t.shop.store.listRefunds('12345')).toHaveLength(0);
+    expect(await t.shop.store.listRefunds('12345')).toHaveLength(0);
   });
 
   test('tool calls carry the bound customer and a key the workflow builds from turn, step and call index', async () => {
@@ -165,7 +165,7 @@ describe('handoffs', () => {
 
 describe('the shop rules hold whatever the model says', () => {
   test("bob's order in alice's conversation, $500 on a $99.99 order, a second full refund, a smuggled customer id: nothing changes", async () => {
-    const refundsBefore = t.shop.store.counts().refunds;
+    const refundsBefore = (await t.shop.store.counts()).refunds;
     const lastResult = (input: { messages: { role: string; content: string | null }[] }) => JSON.parse(input.messages.at(-1)!.content!) as { ok: boolean; code?: string };
     await withConversation(
       [
@@ -182,9 +182,9 @@ describe('the shop rules hold whatever the model says', () => {
         expect(answer.text).toBe('Refunded $99.99 once.');
       },
     );
-    expect(t.shop.store.listRefunds('24680')).toEqual([]);
-    expect(t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
-    expect(t.shop.store.counts().refunds).toBe(refundsBefore + 1);
+    expect(await t.shop.store.listRefunds('24680')).toEqual([]);
+    expect(await t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
+    expect((await t.shop.store.counts()).refunds).toBe(refundsBefore + 1);
   });
 
   test('arguments that are not JSON, or fail the schema, go back to the model, which can correct itself', async () => {
@@ -335,7 +335,7 @@ describe('rollback', () => {
         expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing -> receptionist');
       },
     );
-    expect(t.shop.store.listRefunds('12345')).toHaveLength(0);
+    expect(await t.shop.store.listRefunds('12345')).toHaveLength(0);
   });
 
   test('mid-turn, during a tool call: the refund completes and stays on record, then the receptionist takes over', async () => {
@@ -375,7 +375,7 @@ describe('rollback', () => {
         },
       },
     );
-    expect(t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
+    expect(await t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
   });
 });
 

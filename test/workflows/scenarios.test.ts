@@ -71,11 +71,11 @@ describe.each([
       await recordHistory('scenario-1-order-status', handle, label);
     });
     model.assertDone();
-    expect(t.shop.store.counts()).toMatchObject({ refunds: 1 /* the seed's partial refund */, cancellations: 1 });
+    expect(await t.shop.store.counts()).toMatchObject({ refunds: 1 /* the seed's partial refund */, cancellations: 1 });
   });
 
   test('2: "I don\'t want order #12345 anymore, please refund" reaches billing, which checks status then refunds $99.99', async () => {
-    const refundsBefore = t.shop.store.listRefunds('12345').length;
+    const refundsBefore = (await t.shop.store.listRefunds('12345')).length;
     const model = scriptedModel([
       { agent: 'receptionist', respond: transfer('billing', 'Customer wants a refund for order 12345') },
       { agent: 'billing', respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
@@ -105,7 +105,7 @@ describe.each([
       await recordHistory('scenario-2-refund', handle, label);
     });
     model.assertDone();
-    const refunds = t.shop.store.listRefunds('12345');
+    const refunds = await t.shop.store.listRefunds('12345');
     expect(refunds).toHaveLength(refundsBefore + 1);
     expect(refunds[refunds.length - 1]).toMatchObject({ orderId: '12345', amountCents: 9999 });
   });
@@ -160,7 +160,7 @@ describe.each([
       await recordHistory('scenario-3-cancel-and-refund', handle, label);
     });
     model.assertDone();
-    expect(t.shop.store.findCustomerOrder('alice', '67890')?.status).toBe('cancelled');
-    expect(t.shop.store.listRefunds('67890')).toEqual([expect.objectContaining({ amountCents: 14999 })]);
+    expect((await t.shop.store.findCustomerOrder('alice', '67890'))?.status).toBe('cancelled');
+    expect(await t.shop.store.listRefunds('67890')).toEqual([expect.objectContaining({ amountCents: 14999 })]);
   });
 });

@@ -18,10 +18,12 @@ export interface ActivityDeps {
   openai: OpenAI;
   model: string;
   store: ShopStore;
+  /** Refunds above this many cents need an approval (the worker's REFUND_APPROVAL_LIMIT). */
+  refundApprovalLimitCents?: number;
 }
 
 export function createActivities(deps: ActivityDeps): DeskActivities {
   const { callModel } = createModelStep({ openai: deps.openai, model: deps.model });
-  const { runTool } = createToolRunner(deps.store);
+  const { runTool } = createToolRunner(deps.store, { refundApprovalLimitCents: deps.refundApprovalLimitCents });
   return { callModel, runTool };
 }

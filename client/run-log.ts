@@ -4,6 +4,7 @@
  * client commands so every surface tells the story the same way.
  */
 import type { AgentReply, ConversationSnapshot, TurnEvent } from '../workflows/messages';
+import { formatCents } from '../contract/refunds';
 import { compactArgs } from './commands/format';
 
 export function formatEvent(event: TurnEvent): string {
@@ -22,6 +23,8 @@ export function formatEvent(event: TurnEvent): string {
       return event.noop ? `  ROLLBACK (already with ${event.to}): ${event.reason}` : `  ROLLBACK ${event.from} -> ${event.to}: ${event.reason}`;
     case 'guard':
       return `  GUARD ${event.limit} limit reached with ${event.agent}`;
+    case 'approval_requested':
+      return `  APPROVAL NEEDED ${event.approvalId}: refund ${formatCents(event.amountCents)} for order ${event.orderId} waits for a supervisor (deadline ${event.deadline})`;
   }
 }
 
@@ -43,9 +46,30 @@ export function formatState(state: ConversationSnapshot): string {
     if (t.kind === 'handoff') lines.push(`${head} handoff ${t.from} -> ${t.to}: ${t.reason}`);
     else if (t.kind === 'handoff_refused') lines.push(`${head} refused ${t.from} -> ${t.to}: ${t.why}`);
     else if (t.kind === 'rollback') lines.push(`${head} rollback ${t.from} -> ${t.to}${t.noop ? ' (no-op)' : ''}: ${t.reason}`);
-    else lines.push(`${head} guard ${t.limit} (${t.agent})`);
+    else if (t.kind === 'guard') lines.push(`${head} guard ${t.limit} (${t.agent})`);
+    else lines.push(`${head} approval ${t.approvalId} ${t.event}${t.by ? ` by ${t.by}` : ''}: refund ${formatCents(t.amountCents)} for order ${t.orderId}${t.note ? ` (${t.note})` : ''}`);
   }
+  lines.push(...formatApprovals(state));
   return lines.join('\n');
+}
+
+/** The approvals block of `state`: awaiting ones first, then the decided ones kept. */
+export function formatApprovals(state: Pick<ConversationSnapshot, 'approvals' | 'approvalsFolded'>): string[] {
+  const lines: string[] = [];
+  const awaiting = state.approvals.filter((a) => a.status === 'pending' || a.status === 'escalated');
+  const decided = state.approvals.filter((a) => !awaiting.includes(a));
+  if (awaiting.length) lines.push('pending approvals:');
+  for (const a of awaiting) {
+    lines.push(`  ${a.id} ${a.status}: refund ${formatCents(a.amountCents)} for order ${a.orderId} asked by ${a.agent} at ${a.requestedAt}${a.status === 'pending' ? `, deadline ${a.deadline}` : `, escalated at ${a.escalatedAt ?? '?'}`} (${a.reason})`);
+  }
+  if (decided.length) lines.push('decided approvals:');
+  for (const a of decided) {
+    const outcome = a.refundId ? `, refund ${a.refundId}` : a.refundError ? `, refund failed: ${a.refundError}` : '';
+    lines.push(`  ${a.id} ${a.status} by ${a.decidedBy ?? '?'} at ${a.decidedAt ?? '?'}: refund ${formatCents(a.amountCents)} for order ${a.orderId}${outcome}${a.note ? ` (${a.note})` : ''}`);
+  }
+  const f = state.approvalsFolded;
+  if (f) lines.push(`  and older: ${f.approved} approved, ${f.rejected} rejected, ${f.expired} expired`);
+  return lines;
 }
 
 

@@ -117,3 +117,50 @@ function isLowSurrogate(code: number): boolean {
 export function jsonBytes(value: unknown): number {
   return utf8Length(JSON.stringify(value) ?? '');
 }
+
+/**
+ * Refund approvals (issue 13). A refund above the limit does not run: the conversation records a
+ * pending approval that a person decides (`decideApproval`), or that is escalated when its deadline
+ * passes. The policy is part of the start input (workflow code cannot read the environment); the
+ * client and the demo fill it from REFUND_APPROVAL_LIMIT, APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT and
+ * DESK_APPROVERS (config/approval-policy.ts). The activity checks the limit again with the worker's
+ * own REFUND_APPROVAL_LIMIT.
+ */
+export interface ApprovalPolicy {
+  /** Refunds above this many cents wait for a person. */
+  refundApprovalLimitCents: number;
+  /** How long an approval may wait for a decision before it is escalated. */
+  approvalTimeoutMs: number;
+  /** What the deadline does: decline the refund (and tell the customer), or mark it escalated (still decidable). */
+  onApprovalTimeout: 'reject' | 'escalate';
+  /** When not empty, only these people may decide. */
+  approvers: string[];
+}
+
+export const DEFAULT_APPROVAL_POLICY: ApprovalPolicy = {
+  refundApprovalLimitCents: 200_00,
+  approvalTimeoutMs: 24 * 60 * 60 * 1000,
+  onApprovalTimeout: 'reject',
+  approvers: [],
+};
+
+/** What a caller may set the policy to (inclusive); outside these a start is refused. */
+export const APPROVAL_POLICY_RANGES = {
+  refundApprovalLimitCents: [0, 100_000_000_00],
+  approvalTimeoutMs: [1_000, 90 * 24 * 60 * 60 * 1000],
+  /** At most this many approvers, each a name as `by` allows. */
+  maxApprovers: 50,
+} as const;
+
+export const APPROVAL_BOUNDS = {
+  /** Approvals awaiting a decision (pending or escalated) per conversation; a further request is refused to the model. */
+  maxAwaitingApprovals: 10,
+  /** Decided approvals kept in the state; older ones are folded into counters. */
+  maxDecidedApprovals: 20,
+  /** An approval id as a client sends it. */
+  maxApprovalIdChars: 64,
+  /** Who decided: a person's name or id. */
+  maxDeciderChars: 64,
+  /** A decision's note. */
+  maxNoteChars: 500,
+} as const;

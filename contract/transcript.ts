@@ -50,8 +50,13 @@ export interface ToolRunInput {
   /** The model's raw JSON arguments; the activity parses and validates them. */
   arguments: string;
   customerId: string;
-  /** Built by the workflow: `<workflowId>:<turn>:<step>:<call index>`, stable across retries and replays. */
+  /**
+   * Built by the workflow: `<workflowId>:<turn>:<step>:<call index>`, stable across retries and
+   * replays; for an approved refund `<workflowId>:approval:<approval id>`.
+   */
   idempotencyKey: string;
+  /** Set only for a refund a person approved: the approval allows a refund above the limit. */
+  approval?: { id: string; by: string };
 }
 
 /** Why a tool refused: each is an answer for the model to explain, not a failure. */
@@ -61,7 +66,9 @@ export type ToolRefusalCode =
   | 'not_allowed'
   | 'not_found'
   | 'invalid_state'
-  | 'over_limit';
+  | 'over_limit'
+  /** A refund above the approval limit without an approval: not made. */
+  | 'approval_required';
 
 /** What one tool call gives back; it is sent to the model as the tool message's JSON content. */
 export type ToolRunResult =

@@ -267,7 +267,19 @@ function billing(t: Turn): Decision {
     if (!id) return reply('Which order should I refund? Please give me its order number, for example #12345.');
     const refunded = lastRun(t, 'process_refund', id);
     if (refunded) {
-      if (!refunded.result.ok) return reply(`I could not refund order #${id}: ${refunded.result.message}`);
+      if (!refunded.result.ok) {
+        if (/approval is already pending/i.test(refunded.result.message)) {
+          return reply(`Your refund for order #${id} is already waiting for a supervisor's decision; you will hear from us here as soon as it is decided.`);
+        }
+        return reply(`I could not refund order #${id}: ${refunded.result.message}`);
+      }
+      if (str(refunded.result.data, 'status') === 'pending_approval') {
+        const amount = num(refunded.result.data, 'amount') ?? Number(refunded.args.amount);
+        return reply(
+          `A refund of ${dollars(amount)} for order #${id} needs a supervisor's approval (request ${str(refunded.result.data, 'approval_id') ?? 'recorded'}). ` +
+            'Nothing has been refunded yet; you will hear from us here as soon as it is decided.',
+        );
+      }
       const amount = num(refunded.result.data, 'amount') ?? Number(refunded.args.amount);
       const ref = str(refunded.result.data, 'refund_id');
       return reply(`I have refunded ${dollars(amount)} for order #${id}${ref ? ` (refund ${ref})` : ''}. It should reach your account within a few days.`);

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   console.log(`
 Temporal server ${cluster.server.version} (self-hosted; persistence and visibility on PostgreSQL): ${cluster.address}
 PostgreSQL ${cluster.postgres.url('')} (databases temporal, temporal_visibility, shop), data in ${rel(dir)}
-Namespace ${cluster.namespace}, search attributes CurrentAgent, CustomerId, HandoffCount. Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s.
+Namespace ${cluster.namespace}, search attributes CurrentAgent, CustomerId, HandoffCount, PendingApprovals. Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s.
 
 Workers (as many as you like, each in its own terminal; they share the PostgreSQL shop):
   ${addressEnv}SHOP_DATABASE_URL=${cluster.shopUrl} npm run worker

@@ -21,6 +21,7 @@ export const DESK_SEARCH_ATTRIBUTES = {
   CurrentAgent: 'Keyword',
   CustomerId: 'Keyword',
   HandoffCount: 'Int',
+  PendingApprovals: 'Int',
 } as const;
 type SearchAttributeTypeName = (typeof DESK_SEARCH_ATTRIBUTES)[keyof typeof DESK_SEARCH_ATTRIBUTES];
 

@@ -8,6 +8,7 @@ import { createOpenAIClient } from '../activities/model';
 import { describeModelConfig, loadModelConfig } from '../activities/model-config';
 import { defaultShopLocation, isPostgresUrl, openShopStore, redactUrl, type ShopStore } from '../activities/store';
 import { startOfflineModel } from '../offline-model';
+import { refundApprovalLimitCents } from '../config/approval-policy';
 
 export interface DeskRuntime {
   activities: DeskActivities;
@@ -23,6 +24,8 @@ export interface DeskRuntime {
  */
 export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DeskRuntime> {
   const cfg = loadModelConfig(opts.env ?? process.env);
+  // Read before anything starts, so a bad value is one clear line and nothing to clean up.
+  const refundLimitCents = refundApprovalLimitCents(opts.env ?? process.env);
   const offline = cfg.mode === 'offline' ? await startOfflineModel() : undefined;
   const openai = createOpenAIClient(offline ? { ...cfg, baseURL: offline.baseURL, apiKey: 'offline' } : cfg);
   const location = opts.shopDb ?? defaultShopLocation(opts.env ?? process.env);
@@ -33,7 +36,7 @@ export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.Pr
   });
   const model = offline ? `offline model at ${offline.baseURL}` : describeModelConfig(cfg);
   return {
-    activities: createActivities({ openai, model: cfg.model, store }),
+    activities: createActivities({ openai, model: cfg.model, store, refundApprovalLimitCents: refundLimitCents }),
     store,
     description: `model: ${model}; shop database: ${store.backend} ${store.location}`,
     async close() {

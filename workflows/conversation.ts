@@ -17,12 +17,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { DEFAULT_LIMITS, type ConversationLimits } from '../contract/limits';
+import { DEFAULT_APPROVAL_POLICY, DEFAULT_LIMITS, type ApprovalPolicy, type ConversationLimits } from '../contract/limits';
+import { awaitingApprovals, checkDecisionAgainst, isAwaiting, nextDeadline, type ApprovalDecision } from './approvals';
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
   FAILURE,
   HANDOFF_COUNT,
+  PENDING_APPROVALS,
+  decideApprovalUpdate,
   endSignal,
   historyQuery,
   rollbackSignal,
@@ -33,9 +36,9 @@ import {
   type ConversationSnapshot,
   type SendMessageInput,
 } from './messages';
-import { checkConversationInput, checkMessage, rollbackReason } from './schemas';
+import { checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from './schemas';
 import { applyRollback, boundState, closeConversation, compactForCarry, initialState, statistics, type ConversationState } from './state';
-import { now, runTurn, type Live } from './turn';
+import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn';
 
 export { CANNED } from './turn';
 
@@ -48,9 +51,11 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   }
   const input = checked.value;
   const limits: ConversationLimits = { ...DEFAULT_LIMITS, ...input.limits };
+  const policy: ApprovalPolicy = { ...DEFAULT_APPROVAL_POLICY, ...input.policy };
   const live: Live = {
     state: input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now()),
     limits,
+    policy,
     workflowId: workflowInfo().workflowId,
     publish: publisher(() => live.state),
   };
@@ -60,7 +65,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   await serve(live, gate, input);
   live.publish();
   await condition(allHandlersFinished);
-  return snapshot(live.state, limits);
+  return snapshot(live.state, limits, policy);
 }
 
 /**
@@ -78,7 +83,7 @@ function registerHandlers(live: Live): Gate {
   let serving = 0;
   const idle = () => serving === nextTicket;
 
-  setHandler(stateQuery, () => snapshot(live.state, live.limits));
+  setHandler(stateQuery, () => snapshot(live.state, live.limits, live.policy));
   setHandler(historyQuery, () => live.state.history);
   setHandler(endSignal, () => {
     live.state = closeConversation(live.state, 'ended');
@@ -112,6 +117,24 @@ function registerHandlers(live: Live): Gate {
     },
     { validator: (arg: unknown) => validateMessage(arg, live.state, live.limits) },
   );
+  // Decisions wait their turn at the same gate as messages: a decision never interleaves with a
+  // turn, and the deadline (applied only when the gate is idle) cannot overtake an accepted one.
+  setHandler(
+    decideApprovalUpdate,
+    async (arg: ApprovalDecision) => {
+      const ticket = nextTicket++;
+      await condition(() => serving === ticket);
+      try {
+        // Checked again: validators do not run on replay, and the approval may have been decided
+        // (or declined by its deadline) while this decision waited.
+        const decision = checkDecision(arg, live.state, live.policy);
+        return await runDecision(live, decision);
+      } finally {
+        serving++;
+      }
+    },
+    { validator: (arg: unknown) => void checkDecision(arg, live.state, live.policy) },
+  );
   // A signal nobody handles would be buffered in memory for the rest of the run: log and drop it.
   setDefaultSignalHandler((name: string) => {
     log.warn('ignored an unknown signal', { signal: name.slice(0, 64) });
@@ -138,21 +161,57 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
     if (historyTooLong()) {
       await condition(allHandlersFinished);
       if (gate.idle() && open()) {
-        await continueAsNew<typeof conversation>({ customerId: live.state.customerId, limits: input.limits, carried: compactForCarry(live.state, live.limits.maxTranscriptBytes) });
+        await continueAsNew<typeof conversation>({
+          customerId: live.state.customerId,
+          limits: input.limits,
+          ...(input.policy && { policy: input.policy }),
+          carried: compactForCarry(live.state, live.limits.maxTranscriptBytes),
+        });
       }
       continue;
     }
     const seen = gate.accepted();
+    // A refund awaiting a person keeps the conversation open: wait for a message, a decision or
+    // the approval's deadline instead of the idle timer.
+    if (awaitingApprovals(live.state).length) {
+      await awaitDecisionOrDeadline(live, gate, () => gate.accepted() !== seen || !open() || historyTooLong());
+      continue;
+    }
     // The idle timer is a durable timer: it survives worker and server restarts. It also wakes
     // when signals alone (which a client may pad to 2 MB each) make history too long.
     const active = await condition(() => gate.accepted() !== seen || !open() || historyTooLong(), live.limits.idleTimeoutMs);
     if (!active) live.state = closeConversation(live.state, 'idle');
   }
+  // Ended with refunds still awaiting a person: the customer can send nothing more, but the
+  // decisions (and deadlines) still apply, so the run lives until none awaits.
+  while (awaitingApprovals(live.state).length) {
+    await condition(gate.idle);
+    const seen = gate.accepted();
+    await awaitDecisionOrDeadline(live, gate, () => gate.accepted() !== seen);
+  }
+}
+
+/**
+ * Waits for `wake` or the earliest pending approval's deadline (a durable timer). At the deadline,
+ * once no message or decision is being handled, the due approvals are declined or escalated.
+ */
+async function awaitDecisionOrDeadline(live: Live, gate: Gate, wake: () => boolean): Promise<void> {
+  const due = nextDeadline(live.state);
+  if (due === undefined) {
+    await condition(wake); // only escalated approvals: they wait for a person, however long
+    return;
+  }
+  const ms = due - Date.now();
+  if (ms > 0 && (await condition(wake, ms))) return;
+  if (gate.idle()) applyDueDeadlines(live);
 }
 
 /** Keeps the search attributes and the UI's current details in step with the state; upserts only on change. */
 function publisher(current: () => ConversationState): () => void {
   let published: { agent?: string; handoffs?: number } = {};
+  // PendingApprovals is upserted only once a conversation has had an approval, so conversations
+  // without one (and their recorded histories) issue exactly the commands they always did.
+  let publishedAwaiting: number | undefined;
   return () => {
     const state = current();
     const stats = statistics(state);
@@ -164,15 +223,36 @@ function publisher(current: () => ConversationState): () => void {
       ]);
       published = { agent: state.currentAgent, handoffs: stats.totalHandoffs };
     }
+    if (state.approvals !== undefined) {
+      const awaiting = state.approvals.filter(isAwaiting).length;
+      if (awaiting !== publishedAwaiting) {
+        upsertSearchAttributes([{ key: PENDING_APPROVALS, value: awaiting }]);
+        publishedAwaiting = awaiting;
+      }
+    }
     setCurrentDetails(
       `Current agent: **${state.currentAgent}** (${state.status})\n\nPath: ${stats.path}\n\nTurns: ${state.turn}, handoffs: ${stats.totalHandoffs}, rollbacks: ${stats.rollbacks}`,
     );
   };
 }
 
-function snapshot(state: ConversationState, limits: ConversationLimits): ConversationSnapshot {
-  const { customerId, status, closedReason, currentAgent, turn, trail } = state;
-  return { customerId, status, closedReason, currentAgent, turn, trail, statistics: statistics(state), limits };
+function snapshot(state: ConversationState, limits: ConversationLimits, policy: ApprovalPolicy): ConversationSnapshot {
+  const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded } = state;
+  const all = state.approvals ?? [];
+  const approvals = [...all.filter(isAwaiting), ...all.filter((a) => !isAwaiting(a))];
+  return { customerId, status, closedReason, currentAgent, turn, trail, statistics: statistics(state), limits, policy, approvals, ...(approvalsFolded && { approvalsFolded }) };
+}
+
+/** A decision that may apply now, or an InvalidDecision failure saying why not (one line; nothing changes). */
+function checkDecision(arg: unknown, state: ConversationState, policy: ApprovalPolicy): ApprovalDecision {
+  const reject = (message: string): never => {
+    throw ApplicationFailure.create({ type: FAILURE.invalidDecision, message, nonRetryable: true });
+  };
+  const shape = checkDecisionShape(arg);
+  if (!shape.ok) return reject(shape.error);
+  const why = checkDecisionAgainst(state, shape.value, policy);
+  if (why !== undefined) return reject(why);
+  return shape.value;
 }
 
 /** Rejects before anything is written to history; the caller sees the message. */

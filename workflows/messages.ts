@@ -7,6 +7,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AgentName } from '../agents';
 import type { ConversationLimits, ConversationState, ConversationStatistics, ConversationStatus, GuardLimit, TrailEntry } from './state';
+import type { ApprovalPolicy } from '../contract/limits';
+import type { Approval, ApprovalDecision, ApprovalsFolded } from './approvals';
 import type { ChatMessage, ToolRunResult } from '../contract/transcript';
 
 export const TASK_QUEUE = 'customer-service';
@@ -20,12 +22,16 @@ export const FAILURE = {
   invalidMessage: 'InvalidMessage',
   /** The conversation closed while the message waited its turn. */
   conversationClosed: 'ConversationClosed',
+  /** A decision was refused: unknown or already decided approval, empty or unauthorised `by`, malformed. Nothing changed. */
+  invalidDecision: 'InvalidDecision',
 } as const;
 
 export interface ConversationInput {
   /** The customer this conversation acts for; every tool call is scoped to them. */
   customerId: string;
   limits?: Partial<ConversationLimits>;
+  /** The refund-approval policy (limit, timeout, what the timeout does, approvers); defaults in DEFAULT_APPROVAL_POLICY. */
+  policy?: Partial<ApprovalPolicy>;
   /** Set only by continue-as-new: the state carried over from the previous run. */
   carried?: ConversationState;
 }
@@ -42,7 +48,8 @@ export type TurnEvent =
   | { type: 'handoff'; from: AgentName; to: AgentName; reason: string }
   | { type: 'handoff_refused'; from: AgentName; to: string; reason: string; why: string }
   | { type: 'rollback'; from: AgentName; to: AgentName; reason: string; noop: boolean }
-  | { type: 'guard'; agent: AgentName; limit: GuardLimit };
+  | { type: 'guard'; agent: AgentName; limit: GuardLimit }
+  | { type: 'approval_requested'; agent: AgentName; approvalId: string; orderId: string; amountCents: number; deadline: string };
 
 /** What `sendMessage` returns: the reply, who gave it, and what happened on the way. */
 export interface AgentReply {
@@ -65,6 +72,19 @@ export interface ConversationSnapshot {
   trail: TrailEntry[];
   statistics: ConversationStatistics;
   limits: ConversationLimits;
+  policy: ApprovalPolicy;
+  /** Awaiting a decision first, then the newest decided ones. */
+  approvals: Approval[];
+  approvalsFolded?: ApprovalsFolded;
+}
+
+export type DecideApprovalInput = ApprovalDecision;
+
+/** What `decideApproval` returns: the approval as decided, and what the customer was told. */
+export interface ApprovalOutcome {
+  approval: Approval;
+  /** The assistant message added to the transcript for the customer. */
+  text: string;
 }
 
 /** Send a customer message and wait for the desk's reply. */
@@ -73,7 +93,9 @@ export const sendMessageUpdate = defineUpdate<AgentReply, [SendMessageInput]>('s
 export const rollbackSignal = defineSignal<[RollbackInput]>('rollback');
 /** Close the conversation now. */
 export const endSignal = defineSignal<[]>('end');
-/** Current agent, status, trail and statistics. */
+/** A person approves or rejects a pending refund; an approval runs the refund once. */
+export const decideApprovalUpdate = defineUpdate<ApprovalOutcome, [DecideApprovalInput]>('decideApproval');
+/** Current agent, status, trail, statistics and approvals. */
 export const stateQuery = defineQuery<ConversationSnapshot>('state');
 /** The whole transcript. */
 export const historyQuery = defineQuery<ChatMessage[]>('history');
@@ -81,3 +103,5 @@ export const historyQuery = defineQuery<ChatMessage[]>('history');
 export const CURRENT_AGENT = defineSearchAttributeKey('CurrentAgent', SearchAttributeType.KEYWORD);
 export const CUSTOMER_ID = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 export const HANDOFF_COUNT = defineSearchAttributeKey('HandoffCount', SearchAttributeType.INT);
+/** Approvals awaiting a person's decision (pending or escalated); set once a conversation has had one. */
+export const PENDING_APPROVALS = defineSearchAttributeKey('PendingApprovals', SearchAttributeType.INT);

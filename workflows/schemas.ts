@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import { AGENT_NAMES } from '../agents';
-import { BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES, type ConversationLimits } from '../contract/limits';
+import { APPROVAL_BOUNDS, APPROVAL_POLICY_RANGES, BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES, type ApprovalPolicy, type ConversationLimits } from '../contract/limits';
+import type { Approval, ApprovalDecision } from './approvals';
 import type { ConversationInput, RollbackInput, SendMessageInput } from './messages';
 import type { ConversationState, TrailEntry } from './state';
 import type { ChatMessage } from '../contract/transcript';
@@ -28,6 +29,22 @@ const limitsShape = Object.fromEntries(
 ) as Record<keyof ConversationLimits, z.ZodOptional<z.ZodNumber>>;
 export const limitsSchema = z.strictObject(limitsShape);
 
+/** A person who decides approvals: trimmed, non-empty, at most maxDeciderChars, no control characters. */
+export const deciderSchema = z
+  .string()
+  .trim()
+  .min(1, '`by` is empty: say who decides')
+  .max(APPROVAL_BOUNDS.maxDeciderChars, `\`by\` is longer than ${APPROVAL_BOUNDS.maxDeciderChars} characters`)
+  .regex(/^[^\u0000-\u001f\u007f]*$/, '`by` contains control characters');
+
+/** The refund-approval policy in the start input; anything left out takes DEFAULT_APPROVAL_POLICY's value. */
+export const approvalPolicySchema: z.ZodType<Partial<ApprovalPolicy>> = z.strictObject({
+  refundApprovalLimitCents: z.number().int().min(APPROVAL_POLICY_RANGES.refundApprovalLimitCents[0]).max(APPROVAL_POLICY_RANGES.refundApprovalLimitCents[1]).optional(),
+  approvalTimeoutMs: z.number().int().min(APPROVAL_POLICY_RANGES.approvalTimeoutMs[0]).max(APPROVAL_POLICY_RANGES.approvalTimeoutMs[1]).optional(),
+  onApprovalTimeout: z.enum(['reject', 'escalate']).optional(),
+  approvers: z.array(deciderSchema).max(APPROVAL_POLICY_RANGES.maxApprovers).optional(),
+});
+
 // The carried state's schema checks structure and types only. Its sizes are not refused but
 // bounded on arrival (boundState in state.ts): a state carried by an older release of the desk,
 // made before a bound existed, must still continue rather than fail.
@@ -46,7 +63,36 @@ const trailEntry: z.ZodType<TrailEntry> = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('handoff_refused'), from: agentName, to: text, reason: text, why: text, at: isoTime, turn: count }),
   z.strictObject({ kind: z.literal('rollback'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), noop: z.boolean(), at: isoTime, turn: count }),
   z.strictObject({ kind: z.literal('guard'), agent: agentName, limit: z.enum(['steps', 'handoffs', 'ping_pong', 'transcript']), at: isoTime, turn: count }),
+  z.strictObject({
+    kind: z.literal('approval'),
+    event: z.enum(['requested', 'approved', 'rejected', 'expired', 'escalated']),
+    approvalId: text,
+    orderId: text,
+    amountCents: count,
+    by: text.optional(),
+    note: text.optional(),
+    at: isoTime,
+    turn: count,
+  }),
 ]);
+
+const approval: z.ZodType<Approval> = z.strictObject({
+  id: text,
+  status: z.enum(['pending', 'escalated', 'approved', 'rejected', 'expired']),
+  orderId: text,
+  amountCents: count,
+  reason: text,
+  agent: agentName,
+  turn: count,
+  requestedAt: isoTime,
+  deadline: isoTime,
+  escalatedAt: isoTime.optional(),
+  decidedBy: text.optional(),
+  decidedAt: isoTime.optional(),
+  note: text.optional(),
+  refundId: text.optional(),
+  refundError: text.optional(),
+});
 
 /** The state continue-as-new carries: checked like any other input, since any client can start a run with one. */
 export const carriedStateSchema: z.ZodType<ConversationState> = z.strictObject({
@@ -62,11 +108,15 @@ export const carriedStateSchema: z.ZodType<ConversationState> = z.strictObject({
   turn: count,
   runs: count,
   startedAt: isoTime,
+  // No release made more than these: a longer list is refused, not cut (awaiting approvals are money decisions).
+  approvals: z.array(approval).max(APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals).optional(),
+  approvalsFolded: z.strictObject({ approved: count, rejected: count, expired: count }).optional(),
 });
 
 export const conversationInputSchema: z.ZodType<ConversationInput> = z.strictObject({
   customerId: customerIdSchema,
   limits: limitsSchema.optional(),
+  policy: approvalPolicySchema.optional(),
   carried: carriedStateSchema.optional(),
 });
 
@@ -86,7 +136,7 @@ export function describeIssues(error: z.ZodError): string {
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export function checkConversationInput(raw: unknown): Checked<ConversationInput> {
-  if (raw === undefined || raw === null) return { ok: false, error: 'expected an object { customerId, limits?, carried? }' };
+  if (raw === undefined || raw === null) return { ok: false, error: 'expected an object { customerId, limits?, policy?, carried? }' };
   const parsed = conversationInputSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, error: describeIssues(parsed.error) };
   const carried = parsed.data.carried;
@@ -123,4 +173,22 @@ export function rollbackReason(raw: unknown): string {
   if (!parsed.success) return `${fallback} (a malformed rollback payload was ignored)`;
   const text = parsed.data.reason?.toWellFormed().trim();
   return text ? text : fallback;
+}
+
+export const approvalDecisionSchema: z.ZodType<ApprovalDecision> = z.strictObject({
+  approvalId: z.string().min(1, 'the approval id is empty').max(APPROVAL_BOUNDS.maxApprovalIdChars, `an approval id is at most ${APPROVAL_BOUNDS.maxApprovalIdChars} characters`),
+  decision: z.enum(['approve', 'reject'], "decision must be 'approve' or 'reject'"),
+  by: deciderSchema,
+  note: z.string().max(APPROVAL_BOUNDS.maxNoteChars, `a note is at most ${APPROVAL_BOUNDS.maxNoteChars} characters`).optional(),
+});
+
+/** A decision's shape, cleaned (`by` trimmed, the note well-formed and trimmed); whether it may apply is approvals.ts's checkDecisionAgainst. */
+export function checkDecisionShape(raw: unknown): Checked<ApprovalDecision> {
+  const shape = "a decision is { approvalId, decision: 'approve' | 'reject', by, note? }";
+  if (typeof raw !== 'object' || raw === null) return { ok: false, error: shape };
+  const parsed = approvalDecisionSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: describeIssues(parsed.error) };
+  const { approvalId, decision, by } = parsed.data;
+  const note = parsed.data.note?.toWellFormed().trim();
+  return { ok: true, value: { approvalId, decision, by: by.toWellFormed(), ...(note && { note }) } };
 }

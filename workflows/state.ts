@@ -5,8 +5,9 @@
  * Reducers return a new state; the workflow keeps the latest one.
  */
 import { AGENTS, ENTRY_AGENT, HANDOFF_PREFIX, type AgentName } from '../agents';
-import { BOUNDS, cut, jsonBytes } from '../contract/limits';
+import { APPROVAL_BOUNDS, BOUNDS, cut, jsonBytes } from '../contract/limits';
 import type { ChatMessage, ToolCallRequest, ToolRefusalCode, ToolRunResult } from '../contract/transcript';
+import { boundApprovals, type Approval, type ApprovalTrailEntry, type ApprovalsFolded } from './approvals';
 
 export { DEFAULT_LIMITS, type ConversationLimits } from '../contract/limits';
 
@@ -15,7 +16,8 @@ export type TrailEntry =
   | { kind: 'handoff'; from: AgentName; to: AgentName; reason: string; reasonCut?: number; at: string; turn: number }
   | { kind: 'handoff_refused'; from: AgentName; to: string; reason: string; why: string; at: string; turn: number }
   | { kind: 'rollback'; from: AgentName; to: AgentName; reason: string; reasonCut?: number; noop: boolean; at: string; turn: number }
-  | { kind: 'guard'; agent: AgentName; limit: GuardLimit; at: string; turn: number };
+  | { kind: 'guard'; agent: AgentName; limit: GuardLimit; at: string; turn: number }
+  | ApprovalTrailEntry;
 
 /** Which per-turn guard stopped a turn: too many steps, too many handoffs, ping-pong, or a turn too large to keep. */
 export type GuardLimit = 'steps' | 'handoffs' | 'ping_pong' | 'transcript';
@@ -47,6 +49,13 @@ export interface ConversationState {
   /** How many times this conversation has continued-as-new. */
   runs: number;
   startedAt: string;
+  /**
+   * Refunds waiting for a person, and the newest decided ones (approvals.ts): at most
+   * APPROVAL_BOUNDS.maxAwaitingApprovals awaiting plus maxDecidedApprovals decided. Absent until
+   * the first approval.
+   */
+  approvals?: Approval[];
+  approvalsFolded?: ApprovalsFolded;
 }
 
 /** The tracker's statistics, derived from the trail: never stored, so never out of date. */
@@ -250,7 +259,7 @@ export function dropTurnWork(state: ConversationState): ConversationState {
 export function boundState(state: ConversationState, maxTranscriptBytes: number): ConversationState {
   let next: ConversationState = { ...state, history: state.history.map(boundMessage), trail: [] };
   for (const entry of state.trail) next = pushTrail(next, boundEntry(entry));
-  return compactTranscript(next, maxTranscriptBytes);
+  return compactTranscript(boundApprovals(next), maxTranscriptBytes);
 }
 
 function boundEntry(entry: TrailEntry): TrailEntry {
@@ -264,6 +273,14 @@ function boundEntry(entry: TrailEntry): TrailEntry {
       return { ...entry, to: cut(entry.to, BOUNDS.maxToolNameChars).text, reason: cut(entry.reason, BOUNDS.maxReasonChars).text, why: cut(entry.why, BOUNDS.maxReasonChars).text };
     case 'guard':
       return entry;
+    case 'approval':
+      return {
+        ...entry,
+        approvalId: cut(entry.approvalId, APPROVAL_BOUNDS.maxApprovalIdChars).text,
+        orderId: cut(entry.orderId, 16).text,
+        ...(entry.by !== undefined && { by: cut(entry.by, APPROVAL_BOUNDS.maxDeciderChars).text }),
+        ...(entry.note !== undefined && { note: cut(entry.note, APPROVAL_BOUNDS.maxNoteChars).text }),
+      };
   }
 }
 

@@ -8,9 +8,22 @@
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
-import type { ConversationLimits } from '../contract/limits';
+import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import type { ModelStepResult, ModelToolCall, ToolCallRequest, ToolRunResult } from '../contract/transcript';
-import type { AgentReply, TurnEvent } from './messages';
+import {
+  applyDeadlines,
+  approvalIdempotencyKey,
+  decideRefund,
+  decisionMessage,
+  findApproval,
+  foldDecided,
+  recordDecision,
+  recordRefund,
+  refundArgumentsJson,
+  requestApproval,
+  type ApprovalDecision,
+} from './approvals';
+import type { AgentReply, ApprovalOutcome, TurnEvent } from './messages';
 import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
 import {
   afterCall,
@@ -51,6 +64,7 @@ export interface Live {
   /** A rollback that arrived mid-turn, applied at the next step boundary. */
   pendingRollback?: string;
   readonly limits: ConversationLimits;
+  readonly policy: ApprovalPolicy;
   readonly workflowId: string;
   /** Keeps the search attributes and the UI's current details in step with `state`. */
   publish(): void;
@@ -166,8 +180,24 @@ async function actOnCalls(
     });
     progress = afterCall(progress, decision);
     if (decision.kind === 'guard') guard = decision.limit;
-    const result = decision.kind === 'run' ? await runToolCall(live, agent, call, named[index]?.summary, `${live.workflowId}:${turn}:${step}:${index}`) : decision.reply;
+    // The refund policy, on the validated arguments: a refund above the limit waits for a person.
+    // Only a call with an approval to ask for, or an order whose approval is awaited, takes a new path.
+    const refund = decision.kind === 'run' && call.name === REFUND_TOOL ? decideRefund(live.state, call.arguments, live.policy) : undefined;
+    let result: ToolRunResult;
+    let requested: ReturnType<typeof requestApproval> | undefined;
+    if (decision.kind !== 'run') result = decision.reply;
+    else if (refund?.kind === 'refuse') result = refund.reply;
+    else if (refund?.kind === 'approval') {
+      requested = requestApproval(live.state, { id: `apr-${turn}-${step}-${index}`, args: refund.args, agent, at: now(), policy: live.policy });
+      live.state = requested.state;
+      result = requested.reply;
+    } else result = await runToolCall(live, agent, call, named[index]?.summary, `${live.workflowId}:${turn}:${step}:${index}`);
     record(live, agent, call, decision, result, events);
+    if (requested) {
+      const a = requested.approval;
+      events.push({ type: 'approval_requested', agent, approvalId: a.id, orderId: a.orderId, amountCents: a.amountCents, deadline: a.deadline });
+      live.publish();
+    }
   }
   return { ...progress, ...(guard && { guard }) };
 }
@@ -197,10 +227,56 @@ function record(live: Live, agent: AgentName, call: ToolCallRequest, decision: C
   live.state = appendMessages(live.state, { role: 'tool', toolCallId: call.id, name: call.name, content: JSON.stringify(result) });
 }
 
-async function runToolCall(live: Live, agent: AgentName, call: ToolCallRequest, summary: string | undefined, idempotencyKey: string): Promise<ToolRunResult> {
+const REFUND_TOOL = 'process_refund';
+
+/**
+ * A person's decision on an approval, already checked (the handler runs it under the ticket gate,
+ * so no turn and no deadline interleaves). The decision is recorded first; an approval then runs
+ * the refund as an activity keyed by the approval id, so a duplicate, a retry or a worker that
+ * dies mid-refund refunds once. Either way the customer is told in the transcript.
+ */
+export async function runDecision(live: Live, d: ApprovalDecision): Promise<ApprovalOutcome> {
+  live.state = recordDecision(live.state, d, now());
+  const decided = findApproval(live.state, d.approvalId);
+  if (!decided) throw ApplicationFailure.create({ type: 'InvalidDecision', message: `there is no approval ${d.approvalId} in this conversation`, nonRetryable: true });
+  live.publish();
+  if (d.decision === 'approve') {
+    const call: ToolCallRequest = { id: decided.id, name: REFUND_TOOL, arguments: refundArgumentsJson(decided) };
+    const result = await runToolCall(live, decided.agent, call, `order ${decided.orderId} $${(decided.amountCents / 100).toFixed(2)} approved by ${d.by}`, approvalIdempotencyKey(live.workflowId, decided.id), {
+      id: decided.id,
+      by: d.by,
+    });
+    live.state = recordRefund(live.state, decided.id, result);
+  }
+  const approval = findApproval(live.state, d.approvalId) ?? decided;
+  const text = decisionMessage(approval);
+  live.state = foldDecided(appendMessages(live.state, { role: 'assistant', agent: approval.agent, content: text }));
+  live.publish();
+  return { approval, text };
+}
+
+/** Pending approvals past their deadline: declined (the customer is told) or escalated, by policy. */
+export function applyDueDeadlines(live: Live): void {
+  const { state, changed } = applyDeadlines(live.state, now(), live.policy);
+  if (!changed.length) return;
+  live.state = state;
+  for (const a of changed) {
+    if (a.status === 'expired') live.state = appendMessages(live.state, { role: 'assistant', agent: a.agent, content: decisionMessage(a) });
+  }
+  live.publish();
+}
+
+async function runToolCall(
+  live: Live,
+  agent: AgentName,
+  call: ToolCallRequest,
+  summary: string | undefined,
+  idempotencyKey: string,
+  approval?: { id: string; by: string },
+): Promise<ToolRunResult> {
   try {
     return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
-      { agent, tool: call.name, arguments: call.arguments, customerId: live.state.customerId, idempotencyKey },
+      { agent, tool: call.name, arguments: call.arguments, customerId: live.state.customerId, idempotencyKey, ...(approval && { approval }) },
     ]);
   } catch (err) {
     // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).

@@ -1,7 +1,8 @@
 /**
  * The demo shop's seed: two customers (alice, bob) with orders in every status, one of them
  * partially refunded. Tests, the offline model's scripts and the README examples rely on these
- * exact ids and amounts (alice's 12345 shipped $99.99 and 67890 pending $149.99; bob's 24680),
+ * exact ids and amounts (alice's 12345 shipped $99.99 and 67890 pending $149.99; bob's 24680;
+ * bob's 86420 delivered $450.00, above the $200 refund-approval limit, for the approval scenario),
  * so change them only together with those.
  */
 import type { SqlSession } from './sql';
@@ -110,6 +111,17 @@ export const SEED_ORDERS: readonly SeedOrder[] = [
     carrier: 'UPS',
     shippingAddress: BOB_ADDRESS,
     createdAt: '2024-10-15T15:45:00.000Z',
+  },
+  {
+    // Above the default refund-approval limit ($200): a refund of it waits for a supervisor.
+    id: '86420',
+    customerId: 'bob',
+    status: 'delivered',
+    items: [{ sku: 'PRJ-4K', name: '4K Projector', quantity: 1, unitPriceCents: 45000 }],
+    trackingNumber: 'TRK-86420',
+    carrier: 'UPS',
+    shippingAddress: BOB_ADDRESS,
+    createdAt: '2025-01-08T13:10:00.000Z',
   },
 ];
 

@@ -2,10 +2,12 @@
  * Billing tools: refunds and invoices (order status is declared once, in order.ts). Where money
  * moves: a refund is checked against what was paid minus what was already refunded inside the
  * runner's write transaction (with the order row locked on PostgreSQL), and the store's conditional INSERT checks it again in SQL, so
- * no sequence of calls, retries or concurrent workers can refund more than was paid.
+ * no sequence of calls, retries or concurrent workers can refund more than was paid. A refund above
+ * the approval limit is made only with the approval that allows it (the workflow's `decideApproval`).
  */
 import { z } from 'zod';
 
+import { refundParameters } from '../../contract/refunds';
 import { defineTool, ok, refuse } from './define';
 import { dollarsToCents, formatCents, orderIdParam, orderNotFound, toDollars } from './shared';
 
@@ -13,15 +15,7 @@ export const processRefund = defineTool({
   name: 'process_refund',
   description:
     "Refund money for one of the customer's orders, in dollars. At most the amount paid minus what was already refunded; check get_order_status first.",
-  parameters: z.object({
-    order_id: orderIdParam,
-    amount: z
-      .number()
-      .positive()
-      .multipleOf(0.01)
-      .describe('The amount to refund in dollars, e.g. 99.99. Greater than 0, at most two decimals.'),
-    reason: z.string().trim().min(3).max(500).describe('Why the customer is refunded, in a few words.'),
-  }),
+  parameters: refundParameters,
   mutating: true,
   summary: (args) => `order ${args.order_id} $${args.amount.toFixed(2)}`,
   async execute(args, ctx) {
@@ -33,6 +27,14 @@ export const processRefund = defineTool({
       return refuse('invalid_state', `Order ${order.id} is already refunded in full (${formatCents(order.totalCents)}); nothing is left to refund.`);
     }
     const amountCents = dollarsToCents(args.amount);
+    // The approval limit, checked again here with the worker's own setting: the workflow should
+    // never send a refund above it without the approval that allows it, whatever its policy says.
+    if (amountCents > ctx.refundApprovalLimitCents && ctx.approvalId === undefined) {
+      return refuse(
+        'approval_required',
+        `A refund of ${formatCents(amountCents)} is above ${formatCents(ctx.refundApprovalLimitCents)} and needs a supervisor's approval; it was not made.`,
+      );
+    }
     const overLimit = refuse(
       'over_limit',
       `A refund of ${formatCents(amountCents)} exceeds what can be refunded for order ${order.id}: ` +

@@ -20,6 +20,10 @@ export interface ToolContext {
   /** One timestamp per call (injected so tests can pin it). */
   readonly now: Date;
   readonly helpDocs: HelpDocs;
+  /** Refunds above this need an approval (REFUND_APPROVAL_LIMIT on the worker, default $200). */
+  readonly refundApprovalLimitCents: number;
+  /** Set only when a person approved this call (the workflow's `decideApproval`). */
+  readonly approvalId?: string;
 }
 
 /** A tool's answer: data for the model, or a refusal the model explains to the customer. */

@@ -14,6 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 
 import { AGENTS, isAgentName } from '../../agents';
+import { DEFAULT_APPROVAL_POLICY } from '../../contract/limits';
 import type { ToolRefusalCode, ToolRunInput, ToolRunResult } from '../../contract/transcript';
 import { isTransientStoreError, type ShopQueries, type ShopStore } from '../store';
 import type { ToolContext, ToolDefinition, ToolOutcome } from './define';
@@ -25,6 +26,8 @@ export interface ToolRunnerOptions {
   now?: () => Date;
   /** The help-centre index; by default the articles in `<repo>/help-docs/`. */
   helpDocs?: HelpDocs;
+  /** Refunds above this many cents need an approval; default DEFAULT_APPROVAL_POLICY's ($200). */
+  refundApprovalLimitCents?: number;
 }
 
 export interface ToolRunner {
@@ -34,11 +37,17 @@ export interface ToolRunner {
 export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {}): ToolRunner {
   const now = opts.now ?? (() => new Date());
   const helpDocs = opts.helpDocs ?? createHelpDocs(loadHelpArticles());
+  const refundApprovalLimitCents = opts.refundApprovalLimitCents ?? DEFAULT_APPROVAL_POLICY.refundApprovalLimitCents;
 
   // A closure, not a method: the activities object hands `runTool` around unbound.
   async function runTool(input: ToolRunInput): Promise<ToolRunResult> {
     if (!input.customerId || !input.idempotencyKey) {
       throw ApplicationFailure.nonRetryable('runTool needs a customerId and an idempotencyKey', 'Tool.BadInput');
+    }
+    // An approval is honoured only with the key the workflow derives from it, so an approved refund
+    // runs once per approval whatever sends it, and a marker cannot ride on an ordinary call's key.
+    if (input.approval && !input.idempotencyKey.endsWith(`:approval:${input.approval.id}`)) {
+      throw ApplicationFailure.nonRetryable(`an approved call must use the approval's idempotency key (…:approval:${input.approval.id})`, 'Tool.BadInput');
     }
     if (!isToolName(input.tool)) return refusal('unknown_tool', `There is no tool named ${input.tool}.`);
     const allowed: readonly string[] = isAgentName(input.agent) ? AGENTS[input.agent].tools : [];
@@ -66,6 +75,8 @@ export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {})
       store: tx,
       now: at,
       helpDocs,
+      refundApprovalLimitCents,
+      ...(input.approval && { approvalId: input.approval.id }),
     });
     try {
       if (!def.mutating) return await store.readTransaction((tx) => def.execute(parsed.data, ctx(tx)));

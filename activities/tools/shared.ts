@@ -3,33 +3,17 @@
  * every order tool must word identically, so another customer's order cannot be told apart from
  * a missing one.
  */
-import { z } from 'zod';
-
 import type { Order } from '../store';
 import { refuse, type ToolOutcome } from './define';
 
-/** An order number as a customer writes it: `12345` or `#12345`. zod strips the `#`. */
-export const orderIdParam = z
-  .string()
-  .trim()
-  .regex(/^#?\d{1,12}$/, 'expected an order number such as 12345')
-  .transform((s) => s.replace(/^#/, ''))
-  .describe('The order number, e.g. 12345 (a leading # is accepted).');
+// Declared in contract/ because the workflow reads process_refund's arguments too.
+export { dollarsToCents, formatCents, orderIdParam } from '../../contract/refunds';
 
 /** Cents to the dollars the model sees: a number with at most two decimals. */
 export function toDollars(cents: number): number {
   return Math.round(cents) / 100;
 }
 
-/** Cents as text for messages and log lines: `$99.99`. */
-export function formatCents(cents: number): string {
-  return `$${(cents / 100).toFixed(2)}`;
-}
-
-/** Dollars from the model to integer cents; the schema already allows at most two decimals. */
-export function dollarsToCents(dollars: number): number {
-  return Math.round(dollars * 100);
-}
 
 export function orderNotFound(orderId: string): ToolOutcome {
   return refuse('not_found', `Order ${orderId} was not found for this customer`);

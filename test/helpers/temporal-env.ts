@@ -32,7 +32,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   // The time-skipping server knows no custom search attributes until told; it can add but not list them.
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
-    searchAttributes: { CurrentAgent: INDEXED_KEYWORD, CustomerId: INDEXED_KEYWORD, HandoffCount: INDEXED_INT },
+    searchAttributes: { CurrentAgent: INDEXED_KEYWORD, CustomerId: INDEXED_KEYWORD, HandoffCount: INDEXED_INT, PendingApprovals: INDEXED_INT },
   });
   return env;
 }

@@ -79,7 +79,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
       cancellations: 1,
       address_changes: 0,
       support_tickets: 0,
-      orders: 8,
+      orders: 9,
       customers: 2,
     });
   });
@@ -94,7 +94,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     await store.close();
     store = await openShopStore(shop.location);
     expect(await store.refundedCents('12345')).toBe(1000);
-    expect((await store.counts()).orders).toBe(8);
+    expect((await store.counts()).orders).toBe(9);
     expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
   });
 
@@ -103,7 +103,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
   if (backend === 'postgres') it('migrates once when several pools open a database at the same moment', async () => {
     const others = await Promise.all([openShopStore(shop.location), openShopStore(shop.location), openShopStore(shop.location)]);
     try {
-      expect((await others[0]!.counts()).orders).toBe(8);
+      expect((await others[0]!.counts()).orders).toBe(9);
       expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
     } finally {
       await Promise.all(others.map((s) => s.close()));
@@ -197,14 +197,14 @@ describe('PostgreSQL only', () => {
     const shop = await openTestShop('postgres');
     try {
       expect(shop.store.backend).toBe('postgres');
-      expect((await shop.store.counts()).orders).toBe(8); // a pooled connection now exists
+      expect((await shop.store.counts()).orders).toBe(9); // a pooled connection now exists
       const pg = await testPostgres();
       await pg.restart();
       // The pool's idle connection died with the old server: either it was discarded already, or
       // the first query fails with a transient error and the next one gets a fresh connection.
       const first = await shop.store.counts().catch((err: unknown) => err);
       if (first instanceof Error) expect(isTransientStoreError(first)).toBe(true);
-      expect((await shop.store.counts()).orders).toBe(8);
+      expect((await shop.store.counts()).orders).toBe(9);
     } finally {
       await shop.dispose();
     }

@@ -1,12 +1,14 @@
 /**
  * The desk's command-line client: `npm run client -- <command>` (or `desk <command>` once linked).
  * Start conversations, talk to them, steer them (rollback, end), look inside (state, history) and
- * find them (list, by the search attributes). Every command takes `--json` for scripts.
+ * find them (list, by the search attributes), and decide refunds that wait for a person (approvals,
+ * approve, reject). Every command takes `--json` for scripts.
  *
  * Exit codes: 0 ok, 1 bad usage or a rejected message, 2 no such conversation or a closed one,
  * 3 Temporal out of reach. Errors are one line on stderr (DESK_DEBUG=1 adds the stack).
  */
 import { Command, CommanderError } from 'commander';
+import { registerApprovalCommands } from './commands/approvals';
 import { registerChatCommand } from './commands/chat';
 import { session } from './commands/context';
 import { registerConversationCommands } from './commands/conversation';
@@ -30,6 +32,8 @@ Examples (with \`npm run client --\` in front, or \`desk\` once linked):
   state conversation-alice-1a2b3c4d
   rollback conversation-alice-1a2b3c4d --reason "wrong department"
   list --agent order --open
+  approvals
+  approve conversation-bob-5e6f7a8b apr-1-1-0 --by sam.supervisor --note "photos checked"
   chat --customer bob
 
 Temporal is found through TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE and the
@@ -40,6 +44,7 @@ conversation, 3 Temporal unreachable.`,
   registerConversationCommands(program);
   registerChatCommand(program);
   registerListCommand(program);
+  registerApprovalCommands(program);
   return program;
 }
 

@@ -7,10 +7,22 @@ import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { conversation } from '../workflows';
-import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, TASK_QUEUE, sendMessageUpdate, type AgentReply, type ConversationInput } from '../workflows/messages';
+import {
+  CURRENT_AGENT,
+  CUSTOMER_ID,
+  HANDOFF_COUNT,
+  TASK_QUEUE,
+  decideApprovalUpdate,
+  sendMessageUpdate,
+  type AgentReply,
+  type ApprovalOutcome,
+  type ConversationInput,
+  type DecideApprovalInput,
+} from '../workflows/messages';
+import { approvalPolicyFromEnv } from '../config/approval-policy';
 import { ENTRY_AGENT } from '../agents';
 import { LIMIT_RANGES } from '../contract/limits';
-import { checkConversationInput, checkMessage, customerIdSchema } from '../workflows/schemas';
+import { checkConversationInput, checkDecisionShape, checkMessage, customerIdSchema } from '../workflows/schemas';
 
 export type ConversationHandle = WorkflowHandle<typeof conversation>;
 
@@ -88,4 +100,25 @@ export async function startWithMessage(
 export async function sendMessage(handle: ConversationHandle, text: string): Promise<AgentReply> {
   checkText(text);
   return handle.executeUpdate(sendMessageUpdate, { args: [{ text }] });
+}
+
+/**
+ * A start input with the refund-approval policy the environment sets (REFUND_APPROVAL_LIMIT,
+ * APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT, DESK_APPROVERS); unchanged when none is set.
+ */
+export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv = process.env): ConversationInput {
+  let policy;
+  try {
+    policy = approvalPolicyFromEnv(env);
+  } catch (err) {
+    throw new InvalidInputError(`bad approval policy in the environment: ${(err as Error).message}`);
+  }
+  return Object.keys(policy).length ? { ...input, policy: { ...policy, ...input.policy } } : input;
+}
+
+/** A person's decision on a pending refund; the workflow checks who may decide and that it is still pending. */
+export async function decideApproval(handle: ConversationHandle, decision: DecideApprovalInput): Promise<ApprovalOutcome> {
+  const checked = checkDecisionShape(decision);
+  if (!checked.ok) throw new InvalidInputError(`decision rejected: ${checked.error}`);
+  return handle.executeUpdate(decideApprovalUpdate, { args: [checked.value] });
 }

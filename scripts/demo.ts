@@ -2,16 +2,20 @@
  * `npm run demo`: the desk end to end on its embedded defaults, then everything stopped.
  * Starts (or reuses) the Temporal dev server, runs a real worker in this process with the offline
  * model (or OPENAI_* if set) and a demo shop database reset to the seed, and plays the seed's three
- * scenarios plus a rollback, printing each turn's run log, the handoff path and the UI link.
+ * scenarios plus a rollback, printing each turn's run log, the handoff path and the UI link; then the
+ * large-refund scenario: a refund above the approval limit waits, is listed, approved by a named
+ * supervisor, and refunded once (a second approval is refused).
  */
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { resetShopStore } from '../activities/store';
 import { formatState, formatTurn } from '../client/run-log';
 import { uiLink } from '../config/connection';
-import { sendMessage, startWithMessage } from '../client/conversations';
+import { decideApproval, sendMessage, startWithMessage } from '../client/conversations';
+import { formatPendingRows, listPendingApprovals } from '../client/commands/approvals';
+import { formatApprovals } from '../client/run-log';
 import { endSignal, rollbackSignal, stateQuery } from '../workflows/messages';
-import { createDeskRuntime } from '../worker/runtime';
+import { createDeskRuntime, type DeskRuntime } from '../worker/runtime';
 import { createDeskWorker, installRuntime } from '../worker/worker';
 import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
 import { Client, Connection } from '@temporalio/client';
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
         await handle.signal(endSignal);
         await handle.result();
       }
+      await approvalScenario(client, runtime.store);
     });
   } catch (err) {
     failed = true;
@@ -82,6 +87,47 @@ async function main(): Promise<void> {
   if (!server.reused) log(`[demo] dev server stopped; its history is kept in .data/temporal.db — run \`npm run server\` to browse these conversations in the UI.`);
   log(`[demo] ${failed ? 'FAILED' : 'done'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.exit(failed ? 1 : 0);
+}
+
+/** Scenario 4: bob's $450 refund waits for a supervisor, is found in the approvals list, approved once. */
+async function approvalScenario(client: Client, store: DeskRuntime['store']): Promise<void> {
+  const supervisor = 'sam.supervisor';
+  const text = "I'd like a refund for order #86420, the projector arrived broken";
+  log();
+  log(`=== Scenario 4: A refund above $200 waits for a person (customer bob) ===`);
+  log(`customer> ${text}`);
+  // The policy rides in the start input; DESK_APPROVERS etc. would set it the same way (withEnvPolicy).
+  const { handle, reply } = await startWithMessage(client, { customerId: 'bob', policy: { approvers: [supervisor] } }, text, { taskQueue: DEMO_TASK_QUEUE });
+  log(formatTurn(reply));
+  // Visibility is eventually consistent: wait (briefly) until the request shows in the list.
+  let rows = await listPendingApprovals(client, 100);
+  for (let i = 0; i < 50 && !rows.some((r) => r.conversationId === handle.workflowId); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    rows = await listPendingApprovals(client, 100);
+  }
+  const mine = rows.filter((r) => r.conversationId === handle.workflowId);
+  if (!mine.length) throw new Error('the pending approval did not show in the approvals list');
+  log(`$ npm run client -- approvals`);
+  log(formatPendingRows(mine));
+  const approvalId = mine[0]!.approvalId;
+  log(`$ npm run client -- approve ${handle.workflowId} ${approvalId} --by ${supervisor} --note "photos of the damage checked"`);
+  const outcome = await decideApproval(handle, { approvalId, decision: 'approve', by: supervisor, note: 'photos of the damage checked' });
+  log(`${outcome.approval.id} ${outcome.approval.status} by ${outcome.approval.decidedBy}: refund ${outcome.approval.refundId ?? outcome.approval.refundError}`);
+  log(`${outcome.approval.agent}> ${outcome.text}`);
+  log(`$ npm run client -- approve ${handle.workflowId} ${approvalId} --by ${supervisor}   (again)`);
+  const again = await decideApproval(handle, { approvalId, decision: 'approve', by: supervisor }).then(
+    () => 'approved a second time (this is a bug)',
+    (err: unknown) => `error: decision rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`,
+  );
+  log(again);
+  const refunds = await store.listRefunds('86420');
+  log(`shop: ${refunds.length} refund row(s) for order 86420: ${refunds.map((r) => `${r.id} $${(r.amountCents / 100).toFixed(2)}`).join(', ')}`);
+  if (refunds.length !== 1) throw new Error(`expected exactly one refund of order 86420, found ${refunds.length}`);
+  const state = await handle.query(stateQuery);
+  log(formatApprovals(state).join('\n'));
+  log(`conversation: ${handle.workflowId}`);
+  await handle.signal(endSignal);
+  await handle.result();
 }
 
 main().catch((err: unknown) => {

@@ -27,20 +27,21 @@ export const processRefund = defineTool({
       return refuse('invalid_state', `Order ${order.id} is already refunded in full (${formatCents(order.totalCents)}); nothing is left to refund.`);
     }
     const amountCents = dollarsToCents(args.amount);
-    // The approval limit, checked again here with the worker's own setting: the workflow should
-    // never send a refund above it without the approval that allows it, whatever its policy says.
-    if (amountCents > ctx.refundApprovalLimitCents && ctx.approvalId === undefined) {
-      return refuse(
-        'approval_required',
-        `A refund of ${formatCents(amountCents)} is above ${formatCents(ctx.refundApprovalLimitCents)} and needs a supervisor's approval; it was not made.`,
-      );
-    }
     const overLimit = refuse(
       'over_limit',
       `A refund of ${formatCents(amountCents)} exceeds what can be refunded for order ${order.id}: ` +
         `at most ${formatCents(remainingCents)} (paid ${formatCents(order.totalCents)}, already refunded ${formatCents(refundedCents)}).`,
     );
     if (amountCents > remainingCents) return overLimit;
+    // The approval limit, checked again with the worker's own setting, after the shop's rules (an
+    // impossible refund is refused as such): whatever policy a conversation was started with, no
+    // refund above it is made without the approval that allows it.
+    if (amountCents > ctx.refundApprovalLimitCents && ctx.approvalId === undefined) {
+      return refuse(
+        'approval_required',
+        `A refund of ${formatCents(amountCents)} is above ${formatCents(ctx.refundApprovalLimitCents)} and needs a supervisor's approval; it was not made.`,
+      );
+    }
     const refund = await ctx.store.insertRefund({
       orderId: order.id,
       amountCents,

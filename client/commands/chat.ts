@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { uiLink } from '../../config/connection';
 import { endSignal, rollbackSignal, stateQuery } from '../../workflows/messages';
-import { sendMessage, startConversation, type ConversationHandle } from '../conversations';
+import { sendMessage, startConversation, withEnvPolicy, type ConversationHandle } from '../conversations';
 import { formatState, formatTurn } from '../run-log';
 import { connect, conversationHandle, conversationIdArg, customerArg, header, session, type GlobalOptions } from './context';
 import { EXIT, closed, explain, type ErrorContext } from './errors';
@@ -138,7 +138,7 @@ export function registerChatCommand(program: Command): void {
         process.stdout.write(`${json ? JSON.stringify({ event: 'attached', id: opts.id, ...state }) : `${text}\n/help lists the commands`}\n`);
       } else {
         const client = await connect();
-        handle = await startConversation(client, { customerId: opts.customer });
+        handle = await startConversation(client, withEnvPolicy({ customerId: opts.customer }));
         session.conversationId = handle.workflowId;
         const link = uiLink(handle.workflowId, session.settings);
         const text = `conversation ${handle.workflowId} started for ${opts.customer}\nui: ${link}\n/help lists the commands`;

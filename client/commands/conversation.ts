@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { endSignal, historyQuery, rollbackSignal, stateQuery } from '../../workflows/messages';
 import { uiLink } from '../../config/connection';
-import { sendMessage, startConversation, startWithMessage } from '../conversations';
+import { sendMessage, startConversation, startWithMessage, withEnvPolicy } from '../conversations';
 import { formatState, formatTurn } from '../run-log';
 import { connect, conversationHandle, conversationIdArg, customerArg, header, print, session } from './context';
 import { CliError, EXIT } from './errors';
@@ -21,7 +21,7 @@ export function registerConversationCommands(program: Command): void {
       if (opts.message !== undefined && opts.message.trim() === '') throw new CliError('message rejected: the message is empty', EXIT.usage);
       session.conversationId = opts.id;
       const client = await connect();
-      const input = { customerId: opts.customer };
+      const input = withEnvPolicy({ customerId: opts.customer });
       if (opts.message === undefined) {
         const handle = await startConversation(client, input, { workflowId: opts.id });
         const link = uiLink(handle.workflowId, session.settings);

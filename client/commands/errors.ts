@@ -83,6 +83,7 @@ export async function explain(err: unknown, ctx: ErrorContext): Promise<CliError
     // A message to a closed conversation is refused by the validator (InvalidMessage) or, if the
     // conversation closed while the message waited its turn, by the handler (ConversationClosed).
     if (failure.type === FAILURE.conversationClosed || (failure.type === FAILURE.invalidMessage && /conversation is closed/i.test(failure.message))) return closed(id);
+    if (failure.type === FAILURE.invalidDecision) return new CliError(`decision rejected: ${failure.message}`, EXIT.usage);
     return new CliError(`message rejected: ${failure.message}`, EXIT.usage);
   }
   if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -168,6 +168,25 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
       });
     });
 
+    it('a refund above the approval limit is made only with an approval and its key (the activity re-checks the limit)', async () => {
+      const args = { order_id: '86420', amount: 450, reason: 'Projector arrived broken' };
+      const bob = { customerId: 'bob' };
+      expect(await call('process_refund', args, bob)).toEqual({ ok: false, code: 'approval_required', message: expect.stringContaining('above $200.00') });
+      expect(await store.listRefunds('86420')).toEqual([]);
+      // The worker's own limit counts, not the caller's: at $500 the same refund needs nothing more.
+      const generous = createToolRunner(store, { now: () => NOW, refundApprovalLimitCents: 500_00 });
+      const approvedRun = (key: string, approval?: { id: string; by: string }) =>
+        runner.runTool({ agent: 'billing', tool: 'process_refund', arguments: JSON.stringify(args), customerId: 'bob', idempotencyKey: key, ...(approval && { approval }) });
+      // An approval marker on a key that is not the approval's is a bug upstream, never run.
+      await expect(approvedRun('wf:1:1:0', { id: 'apr-1-1-0', by: 'sam' })).rejects.toMatchObject({ type: 'Tool.BadInput', nonRetryable: true });
+      const first = await approvedRun('wf:approval:apr-1-1-0', { id: 'apr-1-1-0', by: 'sam' });
+      expect(first).toMatchObject({ ok: true, data: { amount: 450, refundable_remaining: 0 } });
+      // Approved twice, or retried after a crash: the same key replays, one refund.
+      expect(await approvedRun('wf:approval:apr-1-1-0', { id: 'apr-1-1-0', by: 'sam' })).toMatchObject({ ok: true, replayed: true, data: { refund_id: (first as unknown as { data: { refund_id: string } }).data.refund_id } });
+      expect(await store.listRefunds('86420')).toHaveLength(1);
+      expect(await call('process_refund', { ...args, amount: 1 }, { ...bob, r: generous })).toMatchObject({ ok: false, code: 'invalid_state' });
+    });
+
     it('refunding the full amount twice with two keys: the second is refused', async () => {
       const args = { order_id: '12345', amount: 99.99, reason: 'Arrived broken' };
       expect((await call('process_refund', args, { key: 'k-1' })).ok).toBe(true);

@@ -164,7 +164,7 @@ describe('handoffs', () => {
 });
 
 describe('the shop rules hold whatever the model says', () => {
-  test("bob's order in alice's conversation, $500 on a $99.99 order, a second full refund, a smuggled customer id: nothing changes", async () => {
+  test("bob's order in alice's conversation, $150 on a $99.99 order, a second full refund, a smuggled customer id: nothing changes", async () => {
     const refundsBefore = (await t.shop.store.counts()).refunds;
     const lastResult = (input: { messages: { role: string; content: string | null }[] }) => JSON.parse(input.messages.at(-1)!.content!) as { ok: boolean; code?: string };
     await withConversation(
@@ -172,7 +172,7 @@ describe('the shop rules hold whatever the model says', () => {
         { agent: 'receptionist', respond: transfer('billing', 'refunds') },
         { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request' }]) },
         { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request', customer_id: 'bob' }]) },
-        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 500, reason: 'customer request' }]) },
+        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 150, reason: 'customer request' }]) },
         { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'over_limit' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
         { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: true }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
         { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'invalid_state' }), respond: reply('Refunded $99.99 once.') },

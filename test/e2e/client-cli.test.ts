@@ -218,11 +218,12 @@ test('a refund above the limit: it waits, `approvals` lists it, `reject` and `ap
   const ask = "I'd like a refund for order #86420, the projector arrived broken";
   const approvers = { DESK_APPROVERS: 'sam.supervisor,kim' };
   const conversations: string[] = [];
+  // Turn 1, step 2 (billing checks the order first), call 0.
   for (let i = 0; i < 2; i++) {
     const r = await cli(['start', '--customer', 'bob', '--message', ask], { env: approvers });
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^ {2}APPROVAL NEEDED apr-1-1-0: refund \$450\.00 for order 86420 waits for a supervisor/m);
-    expect(r.stdout).toMatch(/^billing> \(offline model\) A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-1-0\)/m);
+    expect(r.stdout).toMatch(/^ {2}APPROVAL NEEDED apr-1-2-0: refund \$450\.00 for order 86420 waits for a supervisor/m);
+    expect(r.stdout).toMatch(/^billing> \(offline model\) A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-2-0\)/m);
     conversations.push(/^conversation (conversation-bob-[0-9a-f]{8}) started/m.exec(r.stdout)?.[1] ?? '');
   }
   const [approveIn, rejectIn] = conversations as [string, string];
@@ -231,29 +232,29 @@ test('a refund above the limit: it waits, `approvals` lists it, `reject` and `ap
   const listed = await cli(['approvals']);
   expect(listed.code).toBe(0);
   expect(listed.stdout.split('\n')[0]).toMatch(/^CONVERSATION +APPROVAL +CUSTOMER +ORDER +AMOUNT +AGENT +AGE +STATUS +DEADLINE$/);
-  for (const c of conversations) expect(listed.stdout).toMatch(new RegExp(`^${c} +apr-1-1-0 +bob +86420 +\\$450\\.00 +billing +\\d+s +pending +\\d{4}-`, 'm'));
+  for (const c of conversations) expect(listed.stdout).toMatch(new RegExp(`^${c} +apr-1-2-0 +bob +86420 +\\$450\\.00 +billing +\\d+s +pending +\\d{4}-`, 'm'));
   const json = JSON.parse((await cli(['approvals', '--json'])).stdout) as Array<{ conversationId: string; amount: number }>;
   expect(json.filter((r) => conversations.includes(r.conversationId)).map((r) => r.amount)).toEqual([450, 450]);
 
   // Refused, one line each, nothing changed.
-  expectFailure(await cli(['approve', approveIn, 'apr-1-1-0', '--by', 'mallory']), 1, /^error: decision rejected: mallory may not decide refunds; approvers: sam\.supervisor, kim$/);
-  expectFailure(await cli(['approve', approveIn, 'apr-1-1-0', '--by', 'bob']), 1, /^error: decision rejected: bob is the customer of this conversation/);
+  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'mallory']), 1, /^error: decision rejected: mallory may not decide refunds; approvers: sam\.supervisor, kim$/);
+  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'bob']), 1, /^error: decision rejected: bob is the customer of this conversation/);
   expectFailure(await cli(['approve', approveIn, 'apr-9-9-9', '--by', 'kim']), 1, /^error: decision rejected: there is no approval apr-9-9-9 in this conversation$/);
-  expectFailure(await cli(['approve', approveIn, 'apr-1-1-0', '--by', '  ']), 1, /^error: decision rejected: by: `by` is empty: say who decides$/);
+  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', '  ']), 1, /^error: decision rejected: by: `by` is empty: say who decides$/);
   expect(await runtime.store.listRefunds('86420')).toEqual([]);
 
-  const rejected = await cli(['reject', rejectIn, 'apr-1-1-0', '--by', 'kim', '--note', 'outside the return window']);
+  const rejected = await cli(['reject', rejectIn, 'apr-1-2-0', '--by', 'kim', '--note', 'outside the return window']);
   expect([rejected.code, rejected.stderr]).toEqual([0, '']);
-  expect(rejected.stdout).toMatch(/^apr-1-1-0 rejected by kim: refund \$450\.00 for order 86420$/m);
+  expect(rejected.stdout).toMatch(/^apr-1-2-0 rejected by kim: refund \$450\.00 for order 86420$/m);
   expect(rejected.stdout).toMatch(/^billing> A supervisor reviewed your refund of \$450\.00 for order #86420 and could not approve it/m);
 
-  const approved = await cli(['approve', approveIn, 'apr-1-1-0', '--by', 'sam.supervisor', '--note', 'photos checked']);
+  const approved = await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'sam.supervisor', '--note', 'photos checked']);
   expect([approved.code, approved.stderr]).toEqual([0, '']);
-  expect(approved.stdout).toMatch(/^apr-1-1-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(refund RF-\d+\)$/m);
-  expectFailure(await cli(['approve', approveIn, 'apr-1-1-0', '--by', 'kim']), 1, /^error: decision rejected: approval apr-1-1-0 was already decided: approved by sam\.supervisor at /);
+  expect(approved.stdout).toMatch(/^apr-1-2-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(refund RF-\d+\)$/m);
+  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'kim']), 1, /^error: decision rejected: approval apr-1-2-0 was already decided: approved by sam\.supervisor at /);
   expect(await runtime.store.listRefunds('86420')).toEqual([expect.objectContaining({ amountCents: 45000 })]);
 
   const state = await cli(['state', approveIn]);
-  expect(state.stdout).toMatch(/^ {2}turn 1 \S+ approval apr-1-1-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(photos checked\)$/m);
-  expect(state.stdout).toMatch(/^decided approvals:\n {2}apr-1-1-0 approved by sam\.supervisor at \S+: refund \$450\.00 for order 86420, refund RF-\d+ \(photos checked\)$/m);
+  expect(state.stdout).toMatch(/^ {2}turn 1 \S+ approval apr-1-2-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(photos checked\)$/m);
+  expect(state.stdout).toMatch(/^decided approvals:\n {2}apr-1-2-0 approved by sam\.supervisor at \S+: refund \$450\.00 for order 86420, refund RF-\d+ \(photos checked\)$/m);
 });

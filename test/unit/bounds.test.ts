@@ -4,8 +4,9 @@
  * from an older release. After each, the state continue-as-new would carry is within
  * HISTORY_BUDGET, the statistics are still exact, and the schema accepts it.
  */
-import { BOUNDS, DEFAULT_LIMITS, HISTORY_BUDGET, LIMIT_RANGES, cut, jsonBytes, utf8Length } from '../../contract/limits';
-import { carriedStateSchema, checkConversationInput, checkMessage, rollbackReason } from '../../workflows/schemas';
+import { APPROVAL_BOUNDS, BOUNDS, DEFAULT_APPROVAL_POLICY, DEFAULT_LIMITS, HISTORY_BUDGET, LIMIT_RANGES, cut, jsonBytes, utf8Length } from '../../contract/limits';
+import { decideRefund, foldDecided, recordDecision, recordRefund, requestApproval, type Approval } from '../../workflows/approvals';
+import { carriedStateSchema, checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from '../../workflows/schemas';
 import {
   appendMessages,
   applyHandoff,
@@ -138,6 +139,81 @@ describe('each part of the state past its bound', () => {
   });
 });
 
+describe('approvals past their bounds', () => {
+  const policy = DEFAULT_APPROVAL_POLICY;
+  const ask = (orderId: string) => JSON.stringify({ order_id: orderId, amount: 300, reason: WORST.repeat(500) });
+
+  test('at most maxAwaitingApprovals wait (a further request is refused to the model); decided ones keep the newest, older folded', () => {
+    let s = startTurn(initialState('bob', T), 'refund everything');
+    // 300 requested and decided, with the longest names and notes allowed.
+    for (let i = 0; i < 300; i++) {
+      const id = `apr-${i + 2}-1-0`;
+      const d = decideRefund(s, ask(String(20_000 + i)), policy);
+      if (d.kind !== 'approval') throw new Error(`expected an approval, got ${d.kind}`);
+      s = requestApproval(s, { id, args: d.args, agent: 'billing', at: T, policy }).state;
+      const at = new Date(Date.parse(T) + i * 1000).toISOString();
+      s = recordDecision(s, { approvalId: id, decision: i % 2 ? 'reject' : 'approve', by: 'b'.repeat(APPROVAL_BOUNDS.maxDeciderChars), note: WORST.repeat(APPROVAL_BOUNDS.maxNoteChars) }, at);
+      s = foldDecided(recordRefund(s, id, { ok: false, code: 'invalid_state', message: WORST.repeat(10_000) }));
+    }
+    // Then as many waiting as allowed.
+    for (let i = 0; i < APPROVAL_BOUNDS.maxAwaitingApprovals; i++) {
+      const d = decideRefund(s, ask(String(10_000 + i)), policy);
+      if (d.kind !== 'approval') throw new Error(`expected an approval, got ${d.kind}`);
+      s = requestApproval(s, { id: `apr-1-1-${i}`, args: d.args, agent: 'billing', at: T, policy }).state;
+    }
+    expect(decideRefund(s, ask('99999'), policy)).toMatchObject({ kind: 'refuse', reply: { ok: false, code: 'over_limit' } });
+    expect(decideRefund(s, ask('10000'), policy)).toMatchObject({ kind: 'refuse', reply: { ok: false, code: 'invalid_state', message: expect.stringContaining('already pending') } });
+    const approvals = s.approvals as Approval[];
+    expect(approvals.filter((a) => a.status === 'pending')).toHaveLength(APPROVAL_BOUNDS.maxAwaitingApprovals);
+    expect(approvals.filter((a) => a.status !== 'pending')).toHaveLength(APPROVAL_BOUNDS.maxDecidedApprovals);
+    // The newest decisions are the ones kept.
+    expect(approvals.filter((a) => a.status !== 'pending').at(-1)!.id).toBe('apr-301-1-0');
+    expect(s.approvalsFolded).toEqual({ approved: 140, rejected: 140, expired: 0 });
+    expect(approvals.every((a) => (a.refundError ?? '').length <= BOUNDS.maxReasonChars)).toBe(true);
+    carried(s);
+  });
+
+  test('a carried state with approvals over their string bounds is bounded on arrival; more than a release could make is refused', () => {
+    const long = (i: number, status: Approval['status']): Approval => ({
+      id: `apr-${i}`,
+      status,
+      orderId: '12345',
+      amountCents: 45_000,
+      reason: 'r'.repeat(100_000),
+      agent: 'billing',
+      turn: 1,
+      requestedAt: T,
+      deadline: T,
+      ...(status !== 'pending' && { decidedBy: 'd'.repeat(100_000), decidedAt: T, note: 'n'.repeat(100_000) }),
+    });
+    const max = APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals;
+    const old: ConversationState = { ...initialState('bob', T), approvals: Array.from({ length: max }, (_, i) => long(i, i % 3 ? 'approved' : 'pending')) };
+    expect(carriedStateSchema.safeParse(old).success).toBe(true);
+    const bounded = boundState(old, DEFAULT_LIMITS.maxTranscriptBytes);
+    expect(bounded.approvals!.filter((a) => a.status === 'pending')).toHaveLength(10); // awaiting ones are never dropped
+    expect(bounded.approvals!.filter((a) => a.status === 'approved')).toHaveLength(APPROVAL_BOUNDS.maxDecidedApprovals);
+    expect(jsonBytes(bounded)).toBeLessThanOrEqual(HISTORY_BUDGET.carriedStateBytes);
+    expect(carriedStateSchema.safeParse(bounded).success).toBe(true);
+    expect(carriedStateSchema.safeParse({ ...old, approvals: [...old.approvals!, long(99, 'pending')] }).success).toBe(false);
+  });
+
+  test('a decision: strict, `by` trimmed and non-empty, the note bounded', () => {
+    expect(checkDecisionShape({ approvalId: 'apr-1-1-0', decision: 'approve', by: ' sam ', note: ' ok ' })).toEqual({ ok: true, value: { approvalId: 'apr-1-1-0', decision: 'approve', by: 'sam', note: 'ok' } });
+    const bad: Array<[unknown, RegExp]> = [
+      [null, /a decision is/],
+      [{ approvalId: 'a', decision: 'approve', by: '' }, /`by` is empty/],
+      [{ approvalId: 'a', decision: 'approve', by: 'x'.repeat(65) }, /longer than 64/],
+      [{ approvalId: 'a', decision: 'approve', by: 'sam\u0000' }, /control characters/],
+      [{ approvalId: '', decision: 'approve', by: 'sam' }, /approval id is empty/],
+      [{ approvalId: 'a'.repeat(65), decision: 'approve', by: 'sam' }, /at most 64/],
+      [{ approvalId: 'a', decision: 'yes', by: 'sam' }, /'approve' or 'reject'/],
+      [{ approvalId: 'a', decision: 'approve', by: 'sam', note: 'n'.repeat(501) }, /at most 500/],
+      [{ approvalId: 'a', decision: 'approve', by: 'sam', pad: 'x' }, /Unrecognized key/],
+    ];
+    for (const [raw, error] of bad) expect([raw, checkDecisionShape(raw)]).toEqual([raw, { ok: false, error: expect.stringMatching(error) }]);
+  });
+});
+
 describe('what clients send', () => {
   test('start input: strict, bounded limits, a valid customer, a well-formed carried state', () => {
     expect(checkConversationInput({ customerId: 'alice' })).toEqual({ ok: true, value: { customerId: 'alice' } });
@@ -152,6 +228,12 @@ describe('what clients send', () => {
       [{ customerId: 'alice', limits: { idleTimeoutMs: 1e15 } }, /limits.idleTimeoutMs/],
       [{ customerId: 'alice', carried: { trail: 5 } }, /carried/],
       [{ customerId: 'alice', carried: { ...initialState('bob', T) } }, /differs from customerId/],
+      [{ customerId: 'alice', policy: { refundApprovalLimitCents: -1 } }, /policy.refundApprovalLimitCents/],
+      [{ customerId: 'alice', policy: { approvalTimeoutMs: 0 } }, /policy.approvalTimeoutMs/],
+      [{ customerId: 'alice', policy: { onApprovalTimeout: 'ignore' } }, /policy.onApprovalTimeout/],
+      [{ customerId: 'alice', policy: { approvers: [''] } }, /policy.approvers/],
+      [{ customerId: 'alice', policy: { approvers: Array.from({ length: 51 }, (_, i) => `p${i}`) } }, /policy.approvers/],
+      [{ customerId: 'alice', policy: { secret: 1 } }, /Unrecognized key/],
     ];
     for (const [input, error] of bad) {
       const checked = checkConversationInput(input);

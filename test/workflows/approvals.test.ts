@@ -7,13 +7,17 @@
  * with one clear line and nothing changed. Assertions are on replies, the transcript, the trail,
  * the search attribute and the shop's rows.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { conversation } from '../../workflows';
 import {
   PENDING_APPROVALS,
   decideApprovalUpdate,
   historyQuery,
+  endSignal,
   rollbackSignal,
   sendMessageUpdate,
   stateQuery,
@@ -32,11 +36,11 @@ type Handle = Awaited<ReturnType<typeof t.env.client.workflow.start<typeof conve
 async function withBob<T>(
   script: ScriptStep[],
   body: (handle: Handle) => Promise<T>,
-  opts: { input?: Partial<ConversationInput>; runTool?: (input: ToolRunInput) => Promise<ToolRunResult> } = {},
+  opts: { input?: Partial<ConversationInput>; runTool?: (input: ToolRunInput) => Promise<ToolRunResult>; overrides?: { maxCachedWorkflows: number } } = {},
 ): Promise<T> {
   const model = scriptedModel(script);
   const taskQueue = uniqueTaskQueue();
-  const result = await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool }, async () => {
+  const result = await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool, overrides: opts.overrides }, async () => {
     const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `a-${taskQueue}`, args: [{ customerId: 'bob', ...opts.input }] });
     const value = await body(handle);
     // A conversation left running without its worker stalls the time-skipping server's clock for
@@ -87,6 +91,13 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 }
 
 const refundRows = () => t.shop.store.listRefunds('86420');
+
+/** `RECORD_HISTORIES=1 npx jest test/workflows/approvals` refreshes the approval history that replay.test.ts replays (see scenarios.test.ts). */
+async function recordHistory(name: string, handle: Handle): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const json = temporal.api.history.v1.History.toObject((await handle.fetchHistory()) as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String });
+  writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), `${JSON.stringify(json, null, 1)}\n`);
+}
 
 async function pendingAttribute(handle: Handle): Promise<number | undefined> {
   return (await handle.describe()).typedSearchAttributes.get(PENDING_APPROVALS);
@@ -177,6 +188,22 @@ describe('decisions', () => {
       { runTool: async (input) => (inputs.push(input), real(input)) },
     );
     expect(await refundRows()).toEqual([expect.objectContaining({ amountCents: 45000 })]);
+  });
+
+  test('replaying every workflow task (maxCachedWorkflows: 0): request, a refused decision, approve, and the history is recorded for replay.test.ts', async () => {
+    await withBob(
+      REQUEST,
+      async (handle) => {
+        await requestRefund(handle);
+        expect(await rejection(handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'bob' })))).toMatch(/cannot decide their own refund/);
+        expect((await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }))).approval.refundId).toMatch(/^RF-/);
+        await handle.signal(endSignal);
+        expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'approved' })] });
+        await recordHistory('scenario-4-refund-approval', handle);
+      },
+      { overrides: { maxCachedWorkflows: 0 } },
+    );
+    expect(await refundRows()).toHaveLength(1);
   });
 
   test('reject: nothing runs, the customer is told, the trail records it', async () => {

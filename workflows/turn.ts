@@ -23,7 +23,7 @@ import {
   requestApproval,
   type ApprovalDecision,
 } from './approvals';
-import type { AgentReply, ApprovalOutcome, TurnEvent } from './messages';
+import { FAILURE, type AgentReply, type ApprovalOutcome, type TurnEvent } from './messages';
 import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
 import {
   afterCall,
@@ -238,7 +238,7 @@ const REFUND_TOOL = 'process_refund';
 export async function runDecision(live: Live, d: ApprovalDecision): Promise<ApprovalOutcome> {
   live.state = recordDecision(live.state, d, now());
   const decided = findApproval(live.state, d.approvalId);
-  if (!decided) throw ApplicationFailure.create({ type: 'InvalidDecision', message: `there is no approval ${d.approvalId} in this conversation`, nonRetryable: true });
+  if (!decided) throw ApplicationFailure.create({ type: FAILURE.invalidDecision, message: `there is no approval ${d.approvalId} in this conversation`, nonRetryable: true });
   live.publish();
   if (d.decision === 'approve') {
     const call: ToolCallRequest = { id: decided.id, name: REFUND_TOOL, arguments: refundArgumentsJson(decided) };

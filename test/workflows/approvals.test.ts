@@ -366,6 +366,20 @@ describe('the deadline, and what an approval survives', () => {
     expect(await refundRows()).toHaveLength(1);
   });
 
+  test('`end` with an approval pending: no more customer messages, but the decision still applies, then the run completes', async () => {
+    await withBob(REQUEST, async (handle) => {
+      await requestRefund(handle);
+      await handle.signal(endSignal);
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('hello?')))).toBe('this conversation is closed; start a new one');
+      expect(await handle.query(stateQuery)).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'pending' })] });
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      const outcome = await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }));
+      expect(outcome.approval.refundId).toMatch(/^RF-/);
+      expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'approved' })] });
+    });
+    expect(await refundRows()).toHaveLength(1);
+  });
+
   test('continue-as-new with an approval pending keeps it and its deadline', async () => {
     const steps: ScriptStep[] = [...REQUEST];
     for (let i = 1; i <= 4; i++) steps.push({ agent: 'billing', respond: reply(`answer ${i}`) });

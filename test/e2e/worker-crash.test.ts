@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { openShopStore } from '../../activities/store';
-import { startWithMessage } from '../../client/conversations';
+import { decideApproval, startWithMessage } from '../../client/conversations';
 import { OFFLINE_MODEL_ID, startOfflineModel } from '../../offline-model';
 import { endSignal, historyQuery, stateQuery } from '../../workflows/messages';
 import type { ToolRunInput } from '../../contract/transcript';
@@ -121,6 +121,50 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
     expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: idempotencyKey }]);
     const toolCalls = await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'");
     expect(toolCalls).toEqual([{ idempotency_key: idempotencyKey }]);
+  } finally {
+    await store.close();
+  }
+}, 120_000);
+
+test('a worker killed between an approval and its refund commit reporting: a new worker finishes the decision, one refund', async () => {
+  const shopDb = path.join(dir, 'shop.db');
+  const marker = path.join(dir, 'fault-fired');
+  const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
+  // The request itself runs no refund (it waits for a person), so the fault fires on the approved refund.
+  const workerA = spawnWorker({ ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker }, { entry: 'fault-worker' });
+  workers.push(workerA);
+  await workerA.ready;
+
+  const { handle, reply } = await server.client.withAbortSignal(pending.signal, () =>
+    startWithMessage(server.client, { customerId: 'bob' }, "I'd like a refund for order #86420, the projector arrived broken"),
+  );
+  const requested = reply.events.find((e) => e.type === 'approval_requested');
+  expect(requested).toMatchObject({ orderId: '86420', amountCents: 45000 });
+  const approvalId = requested?.type === 'approval_requested' ? requested.approvalId : '';
+
+  const decided = server.client.withAbortSignal(pending.signal, () => decideApproval(handle, { approvalId, decision: 'approve', by: 'sam.supervisor' }));
+  decided.catch(() => undefined);
+  expect(await workerA.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  const killedAt = Date.now();
+  expect(readFileSync(marker, 'utf8').trim()).toBe(`${handle.workflowId}:approval:${approvalId}`);
+
+  const workerB = spawnWorker({ ...base, DESK_FAULT: undefined, DESK_FAULT_MARKER: undefined });
+  workers.push(workerB);
+  await workerB.ready;
+  const outcome = await decided;
+  console.log(`[worker-crash] killed right after an approved refund committed: decision answered ${Date.now() - killedAt} ms after the kill`);
+  expect(outcome.approval).toMatchObject({ id: approvalId, status: 'approved', decidedBy: 'sam.supervisor', refundId: expect.stringMatching(/^RF-/) });
+  expect(outcome.text).toContain(outcome.approval.refundId);
+  // The customer is told once.
+  expect((await handle.query(historyQuery)).filter((m) => m.role === 'assistant' && m.content?.includes('approved your refund'))).toHaveLength(1);
+  await handle.signal(endSignal);
+  await handle.result();
+
+  await workerB.stop();
+  const store = await openShopStore(shopDb);
+  try {
+    expect(await store.query("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '86420'")).toEqual([{ amount_cents: 45000, idempotency_key: `${handle.workflowId}:approval:${approvalId}` }]);
+    expect(await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'")).toEqual([{ idempotency_key: `${handle.workflowId}:approval:${approvalId}` }]);
   } finally {
     await store.close();
   }

@@ -187,6 +187,25 @@ describe('offline model: seed scenarios, one model step at a time', () => {
     expect(await c.expectReply('billing')).toContain('already refunded in full');
   });
 
+  it("bob's $450 refund: asks for it, then tells the customer a supervisor decides; asked again, says it is already waiting", async () => {
+    const c = new Conversation("I'd like a refund for order #86420, the projector arrived broken");
+    const lookup = await c.expectCall('billing', 'get_order_status');
+    c.answer('billing', lookup.call, ok({ order_id: '86420', status: 'delivered', currency: 'USD', total: 450, refunded: 0, refundable: 450 }));
+    const refund = await c.expectCall('billing', 'process_refund');
+    expect(refund.args).toMatchObject({ order_id: '86420', amount: 450 });
+    // The workflow's answer when the refund waits for a person (workflows/approvals.ts).
+    c.answer('billing', refund.call, ok({ status: 'pending_approval', approval_id: 'apr-1-2-0', order_id: '86420', amount: 450, message: 'Not refunded yet: …' }));
+    const reply = await c.expectReply('billing');
+    expect(reply).toMatch(/A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-2-0\)\. Nothing has been refunded yet/);
+    expect(reply).not.toMatch(/I have refunded/);
+
+    const again = new Conversation('Any news on the refund for order #86420?');
+    again.answer('billing', (await again.expectCall('billing', 'get_order_status')).call, ok({ order_id: '86420', status: 'delivered', total: 450, refunded: 0, refundable: 450 }));
+    const second = await again.expectCall('billing', 'process_refund');
+    again.answer('billing', second.call, JSON.stringify({ ok: false, code: 'invalid_state', message: 'An approval is already pending for a refund of $450.00 for order 86420 (approval apr-1-2-0, …)' }));
+    expect(await again.expectReply('billing')).toMatch(/already waiting for a supervisor's decision/);
+  });
+
   it('hands non-technical questions from tech back to the receptionist', async () => {
     await new Conversation('Where is my order #12345?').expectCall('tech', 'transfer_to_receptionist');
   });

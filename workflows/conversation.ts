@@ -52,6 +52,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
     state: input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now()),
     limits,
     workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
     publish: publisher(() => live.state),
   };
   const gate = registerHandlers(live);

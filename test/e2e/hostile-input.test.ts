@@ -13,6 +13,7 @@ import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } fr
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { sendMessage, startWithMessage } from '../../client/conversations';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
+import { queryTranscriptSource } from '../../activities/transcripts';
 import { createDeskWorker } from '../../worker/worker';
 import { rollbackSignal, sendMessageUpdate, stateQuery, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
 import { HISTORY_BUDGET } from '../../contract/limits';
@@ -33,7 +34,7 @@ let bigClient: Client;
 beforeAll(async () => {
   quietRuntime();
   server = await startPrivateServer();
-  runtime = await createDeskRuntime({ shopDb: `${server.dir}/shop.db`, env: {} });
+  runtime = await createDeskRuntime({ shopDb: `${server.dir}/shop.db`, env: {}, transcripts: queryTranscriptSource(server.client) });
   connection = await NativeConnection.connect({ address: server.address });
   worker = await createDeskWorker({ connection, activities: runtime.activities });
   running = worker.run();

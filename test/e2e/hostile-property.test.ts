@@ -17,6 +17,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import fc from 'fast-check';
 import { sendMessage, startWithMessage, type ConversationHandle } from '../../client/conversations';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
+import { queryTranscriptSource } from '../../activities/transcripts';
 import { createDeskWorker } from '../../worker/worker';
 import { HISTORY_BUDGET } from '../../contract/limits';
 import { TASK_QUEUE, WORKFLOW_TYPE, stateQuery } from '../../workflows/messages';
@@ -39,7 +40,7 @@ let bigClient: Client;
 beforeAll(async () => {
   quietRuntime();
   server = await startPrivateServer();
-  runtime = await createDeskRuntime({ shopDb: `${server.dir}/shop.db`, env: {} });
+  runtime = await createDeskRuntime({ shopDb: `${server.dir}/shop.db`, env: {}, transcripts: queryTranscriptSource(server.client) });
   connection = await NativeConnection.connect({ address: server.address });
   worker = await createDeskWorker({ connection, activities: runtime.activities });
   running = worker.run();

@@ -458,7 +458,12 @@ describe('lifecycle', () => {
   });
 
   test('a long conversation continues-as-new, carrying history, agent, trail and turn count', async () => {
-    const steps: ScriptStep[] = [{ agent: 'receptionist', respond: transfer('order', 'status') }, { agent: 'order', respond: reply('answer 1') }];
+    // A tool call in the carried transcript too: what the model step returns beyond it (a UI summary) must not ride along.
+    const steps: ScriptStep[] = [
+      { agent: 'receptionist', respond: transfer('order', 'status') },
+      { agent: 'order', respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
+      { agent: 'order', respond: reply('answer 1') },
+    ];
     for (let i = 2; i <= 6; i++) steps.push({ agent: 'order', respond: reply(`answer ${i}`) });
     await withConversation(
       steps,

@@ -18,7 +18,18 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS, type DynamicConfigValue } from '../scripts/dev-server';
 import { PROJECT_DIR, TEMPORAL_CLI_VERSION } from '../scripts/temporal-binaries';
 import { WORKFLOWS_PATH, installRuntime } from '../worker/worker';
-import { historySection, latencySection, rssSection, sweepSection, type HistoryPoint, type RssResult, type SweepResult, type TurnSample } from './measure';
+import {
+  breakdowns,
+  historySection,
+  latencySection,
+  rssSection,
+  sweepSection,
+  type BreakdownSample,
+  type HistoryPoint,
+  type RssResult,
+  type SweepResult,
+  type TurnSample,
+} from './measure';
 import { renderChart, renderMarkdown, type BenchResults } from './report';
 import { BenchShop, checkSeed } from './scenarios';
 import { benchActivities, inProcessSystem, startDeskSystem } from './systems';
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
 
   const latency: (TurnSample & { phase: string })[] = [];
   const sweep: (SweepResult & { phase: string })[] = [];
+  const breakdown: (BreakdownSample & { phase: string })[] = [];
   let history: HistoryPoint[] = [];
   let rss: RssResult | undefined;
   try {
@@ -152,7 +164,9 @@ async function main(): Promise<void> {
           for (const latencyMs of [0, 300]) {
             log(`  latency: the three scenarios, model ${latencyMs} ms, ${plan.rounds[latencyMs]} rounds, ${systems.map((s) => s.name).join(' / ')} alternating`);
             shop.reset();
-            latency.push(...(await latencySection(systems, shop, stub.baseURL, latencyMs, plan.rounds[latencyMs]!, log)).map((x) => ({ ...x, phase: name })));
+            const samples = await latencySection(systems, shop, stub.baseURL, latencyMs, plan.rounds[latencyMs]!, log);
+            latency.push(...samples.map((x) => ({ ...x, phase: name })));
+            breakdown.push(...(await breakdowns(desk, samples, 10)).map((x) => ({ ...x, phase: name })));
             await desk.endAll();
           }
         }
@@ -198,6 +212,7 @@ async function main(): Promise<void> {
     servers: plan.servers.map((name) => ({ name, label: `desk (${name})`, ...SERVER_SETTINGS[name]! })),
     latency,
     sweep,
+    breakdown,
     history,
     rss,
   };

@@ -21,6 +21,7 @@ import { startWithMessage } from '../client/conversations';
 import { historyQuery } from '../workflows/messages';
 import { setStubLatency } from './model-stub';
 import { SCENARIOS, scenario, type BenchShop, type Scenario, type ScenarioName } from './scenarios';
+import type { TurnBreakdown } from './breakdown';
 import { alternation } from './stats';
 import { CUSTOMER, type BenchSystem, type DeskSystem } from './systems';
 
@@ -28,6 +29,7 @@ export type Log = (line: string) => void;
 
 export interface TurnSample {
   system: string;
+  conversationId: string;
   scenario: ScenarioName;
   latencyMs: number;
   round: number;
@@ -52,6 +54,7 @@ async function timedTurn(
     const ok = s.expect.test(reply.text) && reply.modelSteps === s.modelSteps;
     return {
       system: system.name,
+      conversationId: conv.id,
       scenario: s.name,
       ...meta,
       ms,
@@ -60,7 +63,7 @@ async function timedTurn(
       ...(!ok && { error: `unexpected reply after ${reply.modelSteps} model steps: ${reply.text.slice(0, 120)}` }),
     };
   } catch (err) {
-    return { system: system.name, scenario: s.name, ...meta, ms: performance.now() - t0, modelSteps: 0, ok: false, error: String(err) };
+    return { system: system.name, conversationId: conv.id, scenario: s.name, ...meta, ms: performance.now() - t0, modelSteps: 0, ok: false, error: String(err) };
   }
 }
 
@@ -91,6 +94,26 @@ export async function latencySection(
     }
   }
   return samples;
+}
+
+export interface BreakdownSample extends TurnBreakdown {
+  scenario: ScenarioName;
+  latencyMs: number;
+  /** The turn as the client timed it. */
+  clientMs: number;
+}
+
+/** Where the desk's timed turns spent their time (read from their histories after the timing). */
+export async function breakdowns(desk: DeskSystem, samples: readonly TurnSample[], perScenario: number): Promise<BreakdownSample[]> {
+  const out: BreakdownSample[] = [];
+  for (const s of SCENARIOS) {
+    const mine = samples.filter((x) => x.system === desk.name && x.scenario === s.name && x.ok).slice(-perScenario);
+    for (const x of mine) {
+      const b = await desk.breakdown(x.conversationId);
+      if (b) out.push({ ...b, scenario: x.scenario, latencyMs: x.latencyMs, clientMs: x.ms });
+    }
+  }
+  return out;
 }
 
 export interface SweepResult {
@@ -199,6 +222,8 @@ export interface HistoryPoint {
   turn: number;
   /** The turn started a new run (continue-as-new): the added numbers count from the new run's start. */
   continuedAsNew: boolean;
+  /** Which run of the conversation the history numbers are of (1 = the first; continue-as-new starts the next). */
+  run: number;
   scenario: ScenarioName;
   /** Events and bytes the turn added to the desk's history. */
   eventsAdded: number;
@@ -226,6 +251,12 @@ export async function historySection(
   const deskConv = await desk.startConversation();
   const localConv = await inProcess.startConversation();
   const lastTurn = Math.max(...checkpoints);
+  const runs: string[] = [];
+  const runOf = (runId: string) => {
+    if (!runs.includes(runId)) runs.push(runId);
+    return runs.indexOf(runId) + 1;
+  };
+  runOf((await desk.historySize(deskConv.id)).runId);
   const points: HistoryPoint[] = [];
   let lastLog = Date.now();
   for (let turn = 1; turn <= lastTurn; turn++) {
@@ -250,10 +281,12 @@ export async function historySection(
     if (measured && before) {
       const after = await desk.historySize(deskConv.id);
       const transcript = await desk.client.workflow.getHandle(deskConv.id).query(historyQuery);
+      runOf(before.runId);
       const continuedAsNew = after.runId !== before.runId;
       points.push({
         turn,
         continuedAsNew,
+        run: runOf(after.runId),
         scenario: s.name,
         eventsAdded: continuedAsNew ? after.events : after.events - before.events,
         bytesAdded: continuedAsNew ? after.bytes : after.bytes - before.bytes,

@@ -5,7 +5,7 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
 
-import type { HistoryPoint, RssResult, SweepResult, TurnSample } from './measure';
+import type { BreakdownSample, HistoryPoint, RssResult, SweepResult, TurnSample } from './measure';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { addedFraction, fmt, markdownTable, median, percentile, ratio } from './stats';
 
@@ -24,6 +24,8 @@ export interface BenchResults {
   /** `phase`: the server setting whose run the sample belongs to (the in-process loop ran in each). */
   latency: (TurnSample & { phase: string })[];
   sweep: (SweepResult & { phase: string })[];
+  /** Where the desk's timed turns spent their time, from their histories (the last 10 turns of each scenario). */
+  breakdown: (BreakdownSample & { phase: string })[];
   history: HistoryPoint[];
   rss: RssResult | undefined;
 }
@@ -125,6 +127,40 @@ export function renderMarkdown(r: BenchResults): string {
     parts.push(`Wrong or failed turns in these rounds (both systems): ${errs}.`);
   }
 
+  if (r.breakdown.length > 0) {
+    const rows: string[][] = [];
+    for (const s of r.servers) {
+      for (const latencyMs of [0, 300]) {
+        for (const sc of SCENARIOS) {
+          const xs = r.breakdown.filter((b) => b.phase === s.name && b.latencyMs === latencyMs && b.scenario === sc.name);
+          if (xs.length === 0) continue;
+          const med = (f: (b: BreakdownSample) => number) => median(xs.map(f));
+          const client = med((b) => b.clientMs);
+          const server = med((b) => b.serverMs);
+          rows.push([
+            s.label,
+            `${latencyMs} ms`,
+            sc.title,
+            fmt(client, 0),
+            fmt(server, 0),
+            `${fmt(med((b) => b.workflowTaskDispatchMs), 0)} (${fmt(med((b) => b.workflowTasks), 0)} tasks)`,
+            fmt(med((b) => b.workflowTaskRunMs), 0),
+            `${fmt(med((b) => b.activityDispatchMs), 1)} (${fmt(med((b) => b.activities), 0)} activities)`,
+            fmt(med((b) => b.activityRunMs), 0),
+          ]);
+        }
+      }
+    }
+    parts.push(
+      `### Where a desk turn's time goes (medians over the last 10 timed turns of each scenario, from their histories)\n\n` +
+        `Server span: update accepted to update completed. Workflow task dispatch: scheduled to started (the wait the transfer-queue limit causes). ` +
+        `Workflow task run: started to completed (the worker running the workflow code, the round trip and the server's write). ` +
+        `Activity dispatch: scheduled to started (about 0 with eager execution). Activity run: started to completed (the model step or tool, the completion round trip and write). ` +
+        `Sums per turn, in ms.\n\n` +
+        markdownTable(['system', 'model', 'scenario', 'client turn', 'server span', 'workflow task dispatch', 'workflow task run', 'activity dispatch', 'activity run'], rows),
+    );
+  }
+
   if (r.sweep.length > 0) {
     const rows = r.sweep.map((x) => {
       const s50 = percentile(x.samples, 50);
@@ -150,6 +186,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.history.length > 0) {
     const rows = r.history.map((h) => [
       `${h.turn}${h.continuedAsNew ? ' (continued as new)' : ''}`,
+      String(h.run),
       h.scenario,
       String(h.eventsAdded),
       fmt(h.bytesAdded / 1024, 1),
@@ -160,7 +197,8 @@ export function renderMarkdown(r: BenchResults): string {
     ]);
     parts.push(
       `### History per turn (one conversation, the three scenarios in turn, model at 0 ms)\n\n` +
-        markdownTable(['turn', 'scenario', 'events added', 'KiB added', 'history KiB', 'transcript KiB', 'desk turn ms', 'in-process turn ms'], rows),
+        `Events and bytes the turn added to the conversation's history (as the server counts them: describe's historyLength and historySize); history KiB is the current run's, which continue-as-new starts afresh; transcript KiB is the JSON of the transcript, every model step's input.\n\n` +
+        markdownTable(['turn', 'run', 'scenario', 'events added', 'KiB added', 'history KiB', 'transcript KiB', 'desk turn ms', 'in-process turn ms'], rows),
     );
   }
 

@@ -19,6 +19,7 @@ import { sendMessage, startConversation, type ConversationHandle } from '../clie
 import { freePort, startDevServer, type DevServer, type DynamicConfigValue } from '../scripts/dev-server';
 import { createDeskWorker } from '../worker/worker';
 import { endSignal, stateQuery } from '../workflows/messages';
+import { turnBreakdown, type TurnBreakdown } from './breakdown';
 import { InProcessConversation } from './in-process-desk';
 import type { BenchShop } from './scenarios';
 
@@ -64,6 +65,8 @@ export interface DeskSystem extends BenchSystem {
   client: Client;
   /** History of one conversation's current run, as the server counts it: events and bytes. */
   historySize(workflowId: string): Promise<{ runId: string; events: number; bytes: number }>;
+  /** Where the last turn of a conversation spent its time, from its history. */
+  breakdown(workflowId: string): Promise<TurnBreakdown | undefined>;
   /** End the conversations started so far (outside timed sections). */
   endAll(): Promise<number>;
   close(): Promise<void>;
@@ -137,6 +140,10 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
         bytes = temporal.api.history.v1.History.encode(history).finish().length;
       }
       return { runId: d.runId, events: d.historyLength, bytes };
+    },
+    async breakdown(workflowId) {
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      return turnBreakdown(history.events ?? []);
     },
     async endAll() {
       const handles = open;

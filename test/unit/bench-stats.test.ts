@@ -3,6 +3,7 @@
  * README quotes come from these, so they are checked against hand-computed values.
  */
 import { goals, renderMarkdown, type BenchResults } from '../../bench/report';
+import { EVENT, turnBreakdown } from '../../bench/breakdown';
 import { addedFraction, alternation, fmt, markdownTable, median, percentile, ratio, summarize } from '../../bench/stats';
 
 describe('percentile', () => {
@@ -88,6 +89,7 @@ describe('the report', () => {
     ms,
     modelSteps: 4,
     ok: true,
+    conversationId: 'c',
   });
   const results: BenchResults = {
     meta: { date: '2026-11-28T08:00:00.000Z', mode: 'quick', cores: 2, node: 'v20', temporalCli: '1.9.1', loadAverageBefore: [1, 1, 1], loadAverageAfter: [1, 1, 1], durationSeconds: 60 },
@@ -104,9 +106,10 @@ describe('the report', () => {
     sweep: [
       { phase: 'tuned', system: 'desk (tuned)', concurrency: 50, latencyMs: 0, turns: 3, errors: 0, elapsedMs: 1000, turnsPerSecond: 3, samples: [10, 20, 30], meanModelSteps: 3 },
     ],
+    breakdown: [],
     history: [
-      { turn: 10, continuedAsNew: false, scenario: 'status', eventsAdded: 30, bytesAdded: 1000, eventsTotal: 300, bytesTotal: 10_000, transcriptChars: 5000, deskMs: 50, inProcessMs: 5, modelSteps: 3 },
-      { turn: 90, continuedAsNew: false, scenario: 'cancel_refund', eventsAdded: 50, bytesAdded: 2000, eventsTotal: 3000, bytesTotal: 100_000, transcriptChars: 50_000, deskMs: 80, inProcessMs: 8, modelSteps: 6 },
+      { turn: 10, continuedAsNew: false, run: 1, scenario: 'status', eventsAdded: 30, bytesAdded: 1000, eventsTotal: 300, bytesTotal: 10_000, transcriptChars: 5000, deskMs: 50, inProcessMs: 5, modelSteps: 3 },
+      { turn: 90, continuedAsNew: false, run: 1, scenario: 'cancel_refund', eventsAdded: 50, bytesAdded: 2000, eventsTotal: 3000, bytesTotal: 100_000, transcriptChars: 50_000, deskMs: 80, inProcessMs: 8, modelSteps: 6 },
     ],
     rss: undefined,
   };
@@ -124,5 +127,43 @@ describe('the report', () => {
     const md = renderMarkdown(results);
     expect(md).toContain('| Refund | 4 | 1.00 | 12.5 | 13x |');
     expect(md).toContain('| Refund | 1200 ms | 1332 ms | 11.0 % |');
+  });
+});
+
+describe('turnBreakdown', () => {
+  // One turn: the workflow task that accepts the update (dispatch 2 ms, run 3 ms), one activity
+  // (eager: started when scheduled; runs 10 ms), the workflow task that completes the update (dispatch 4, run 5).
+  const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+  const ev = (eventId: number, eventType: number, ms: number, extra: object = {}) => ({ eventId, eventType, eventTime: at(ms), ...extra });
+  const events = [
+    ev(1, 1, 0), // workflow execution started
+    ev(2, EVENT.WORKFLOW_TASK_SCHEDULED, 1000),
+    ev(3, EVENT.WORKFLOW_TASK_STARTED, 1002, { workflowTaskStartedEventAttributes: { scheduledEventId: 2 } }),
+    ev(4, EVENT.WORKFLOW_TASK_COMPLETED, 1005, { workflowTaskCompletedEventAttributes: { startedEventId: 3 } }),
+    ev(5, EVENT.WORKFLOW_EXECUTION_UPDATE_ACCEPTED, 1005),
+    ev(6, EVENT.ACTIVITY_TASK_SCHEDULED, 1005),
+    ev(7, EVENT.ACTIVITY_TASK_STARTED, 1005),
+    ev(8, EVENT.ACTIVITY_TASK_COMPLETED, 1015, { activityTaskCompletedEventAttributes: { scheduledEventId: 6, startedEventId: 7 } }),
+    ev(9, EVENT.WORKFLOW_TASK_SCHEDULED, 1015),
+    ev(10, EVENT.WORKFLOW_TASK_STARTED, 1019, { workflowTaskStartedEventAttributes: { scheduledEventId: 9 } }),
+    ev(11, EVENT.WORKFLOW_TASK_COMPLETED, 1024, { workflowTaskCompletedEventAttributes: { startedEventId: 10 } }),
+    ev(12, EVENT.WORKFLOW_EXECUTION_UPDATE_COMPLETED, 1024),
+  ];
+
+  it('sums dispatch waits and run times of the turn that accepted the last update', () => {
+    expect(turnBreakdown(events)).toEqual({
+      serverMs: 19,
+      workflowTasks: 2,
+      workflowTaskDispatchMs: 6,
+      workflowTaskRunMs: 8,
+      activities: 1,
+      activityDispatchMs: 0,
+      activityRunMs: 10,
+    });
+  });
+
+  it('is undefined without a completed update', () => {
+    expect(turnBreakdown(events.slice(0, 8))).toBeUndefined();
+    expect(turnBreakdown([])).toBeUndefined();
   });
 });

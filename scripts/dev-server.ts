@@ -1,6 +1,7 @@
 /**
  * Start (or reuse) a local Temporal dev server: `temporal server start-dev` with an SQLite file and the
- * Web UI, with the desk's search attributes registered.
+ * Web UI, with the desk's search attributes registered and the settings `npm run bench` found to help
+ * (TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS below; README, "Performance").
  *
  *   const server = await startDevServer();          // TEMPORAL_ADDRESS or 127.0.0.1:7233, UI on 8233
  *   ... Connection.connect({ address: server.address }) ...

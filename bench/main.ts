@@ -107,9 +107,9 @@ function parseArgs(argv: string[]): Plan {
     sections,
     out: path.resolve(value('--out') ?? path.join(PROJECT_DIR, '.data', 'bench')),
     rounds: quick ? { 0: 5, 300: 2 } : { 0: 20, 300: 6 },
-    sweep: { levels, latencyMs: 0, durationMs: quick ? 3000 : 10_000, maxTurns: quick ? 600 : 3000 },
+    sweep: { levels, latencyMs: 0, durationMs: quick ? 2000 : 10_000, maxTurns: quick ? 600 : 3000 },
     historyCheckpoints: quick ? [1, 10, 30] : [1, 10, 30, 90],
-    rssConversations: quick ? 200 : 1000,
+    rssConversations: quick ? 100 : 1000,
   };
 }
 

@@ -21,6 +21,7 @@ import { WORKFLOWS_PATH, installRuntime } from '../worker/worker';
 import {
   breakdowns,
   historySection,
+  runningChildren,
   latencySection,
   rssSection,
   sweepSection,
@@ -135,7 +136,21 @@ async function main(): Promise<void> {
   installRuntime('ERROR');
   log(`${plan.mode} run: servers ${plan.servers.join(', ')}; sections ${plan.sections.join(', ')}; ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const loadBefore = os.loadavg();
+  // Every temporary file of this run (shop, dev-server database, worker's shop) under one folder,
+  // removed at the end or on Ctrl-C: os.tmpdir() reads TMPDIR, and the children inherit it.
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-bench-run-'));
+  process.env.TMPDIR = runDir;
+  process.on('exit', () => fs.rmSync(runDir, { recursive: true, force: true }));
   const stub = await startStub();
+  runningChildren.add(stub.child);
+  // Ctrl-C: the launcher stops its dev server on its own; the stub and a worker child are ours to stop.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of runningChildren) child.kill('SIGTERM');
+      console.error(`\n[bench] ${signal}: stopped, nothing written`);
+      process.exit(130);
+    });
+  }
   log(`model stub at ${stub.baseURL}`);
   const shop = new BenchShop();
   const inProcess = inProcessSystem(benchActivities(shop, stub.baseURL));

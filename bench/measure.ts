@@ -10,7 +10,7 @@
  *   events and bytes added by turns 1, 10, 30 and 90.
  * - rss: a worker process (worker/main.ts, as `npm run worker` runs it) holding N idle conversations.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,9 @@ import { alternation } from './stats';
 import { CUSTOMER, type BenchSystem, type DeskSystem } from './systems';
 
 export type Log = (line: string) => void;
+
+/** Child processes running now, for the benchmark's Ctrl-C handler to stop. */
+export const runningChildren = new Set<ChildProcess>();
 
 export interface TurnSample {
   system: string;
@@ -345,6 +348,7 @@ export async function rssSection(desk: DeskSystem, stubURL: string, count: numbe
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  runningChildren.add(child);
   let output = '';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -405,6 +409,7 @@ export async function rssSection(desk: DeskSystem, stubURL: string, count: numbe
         if (child.exitCode === null) child.kill('SIGKILL');
       }, 10_000).unref();
     });
+    runningChildren.delete(child);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

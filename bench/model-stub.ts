@@ -9,10 +9,10 @@
  * serves both systems at the same setting. It runs in a child process (bench/model-stub-main.ts),
  * like a real provider, so its work does not share an event loop with the worker being measured.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { decide, type WireRequest } from '../offline-model';
+import { decide, sendJson as send, type WireRequest } from '../offline-model';
 
 export interface ModelStub {
   /** For the `openai` client, e.g. `http://127.0.0.1:40123/v1`. */
@@ -103,9 +103,3 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}

@@ -69,6 +69,15 @@ function startOptions(input: ConversationInput, workflowId: string, taskQueue: s
   };
 }
 
+/**
+ * A handle on the conversation, not on one run of it: a conversation continues-as-new when its
+ * history grows long, and a handle bound to the first run would then fail every message with
+ * "workflow execution already completed".
+ */
+export function conversationHandle(client: Client, workflowId: string): ConversationHandle {
+  return client.workflow.getHandle<typeof conversation>(workflowId);
+}
+
 export async function startConversation(
   client: Client,
   input: ConversationInput,
@@ -76,7 +85,8 @@ export async function startConversation(
 ): Promise<ConversationHandle> {
   checkInput(input);
   const workflowId = opts.workflowId ?? newConversationId(input.customerId);
-  return client.workflow.start(conversation, startOptions(input, workflowId, opts.taskQueue ?? TASK_QUEUE));
+  await client.workflow.start(conversation, startOptions(input, workflowId, opts.taskQueue ?? TASK_QUEUE));
+  return conversationHandle(client, workflowId);
 }
 
 /** Start a conversation and send its first message in one round trip (update-with-start). */
@@ -94,7 +104,8 @@ export async function startWithMessage(
     workflowIdConflictPolicy: 'FAIL',
   });
   const reply = await client.workflow.executeUpdateWithStart(sendMessageUpdate, { args: [{ text }], startWorkflowOperation });
-  return { handle: await startWorkflowOperation.workflowHandle(), reply };
+  await startWorkflowOperation.workflowHandle();
+  return { handle: conversationHandle(client, workflowId), reply };
 }
 
 export async function sendMessage(handle: ConversationHandle, text: string): Promise<AgentReply> {

@@ -24,10 +24,27 @@ export type ChatMessage =
   /** A desk event the models should know about (a rollback); sent to the model as system text. */
   | { role: 'event'; content: string };
 
-/** Input of the `callModel` activity. */
+/** What one model step works on: the agent, and the whole transcript it sees. */
 export interface ModelStepInput {
   agent: AgentName;
   messages: ChatMessage[];
+}
+
+/**
+ * Input of the `callModel` activity: the transcript by reference plus what is new since this
+ * run's previous model step, so a step's input (and so history) grows with the turn, not with the
+ * conversation. The activity assembles the transcript from its cache and the new messages, or
+ * asks the workflow for it (the `history` query) when its cache cannot (another worker, a restart),
+ * and checks the result against `length` and `digest` (contract/digest.ts) before the model sees it.
+ */
+export interface ModelStepRequest {
+  agent: AgentName;
+  transcript: { workflowId: string; runId: string; length: number; digest: string };
+  /**
+   * The messages from index `from` on; `baseDigest` is the digest of those before it. `from` 0
+   * carries the whole transcript: a run's first step, or one after the transcript was compacted.
+   */
+  delta: { from: number; baseDigest: string; messages: ChatMessage[] };
 }
 
 /** A tool call as the model step returns it: with the UI's one-line summary, which the model never sees. */

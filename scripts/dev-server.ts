@@ -1,6 +1,7 @@
 /**
  * Start (or reuse) a local Temporal dev server: `temporal server start-dev` with an SQLite file and the
- * Web UI, with the desk's search attributes registered.
+ * Web UI, with the desk's search attributes registered and the settings `npm run bench` found to help
+ * (TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS below; README, "Performance").
  *
  *   const server = await startDevServer();          // TEMPORAL_ADDRESS or 127.0.0.1:7233, UI on 8233
  *   ... Connection.connect({ address: server.address }) ...
@@ -31,6 +32,40 @@ const INDEXED_VALUE_TYPE_NAMES: Record<number, string> = {
   1: 'Text', 2: 'Keyword', 3: 'Int', 4: 'Double', 5: 'Bool', 6: 'Datetime', 7: 'KeywordList',
 };
 
+/**
+ * Dynamic config the launcher gives the dev server, measured with `npm run bench` (README, "Performance").
+ *
+ * - The dev server runs one history shard, and each shard's transfer queue (the one that hands workflow
+ *   and activity tasks to matching) is polled at most `history.transferProcessorMaxPollRPS` times a
+ *   second, 20 by default: with a few conversations running, workflow tasks wait tens of milliseconds to
+ *   be dispatched. 1000 takes the limit away; a real cluster has many shards and does not need it.
+ * - Eager activity execution: an activity the same worker can run comes back in the reply to the
+ *   workflow task, skipping a round through matching; every model step and tool call is one. Server
+ *   1.32 (the pinned CLI's) has it on by default; the `go install` fallback CLI runs server 1.29, whose
+ *   default is off, so it is set explicitly.
+ */
+export const TUNED_DYNAMIC_CONFIG: Readonly<Record<string, DynamicConfigValue>> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+  'system.enableActivityEagerExecution': true,
+};
+
+/**
+ * SQLite pragmas the launcher gives the dev server's database. The largest gain the benchmark found:
+ * in SQLite's default rollback-journal mode every commit of the single-writer database costs several
+ * fsyncs, and a turn is dozens of commits. Write-ahead logging with `synchronous=normal` commits
+ * without an fsync and syncs at checkpoints. What it gives up: after a power cut or an OS crash (not a
+ * crash of the server process, which loses nothing) the last commits may be gone, and workflows go on
+ * from a slightly earlier point. A tool call repeated that way is answered from the shop's idempotency
+ * ledger (its own database, `synchronous=FULL`), so no refund is made twice.
+ */
+export const TUNED_SQLITE_PRAGMAS: Readonly<Record<string, string>> = {
+  journal_mode: 'wal',
+  synchronous: 'normal',
+};
+
+/** A dynamic config value as `--dynamic-config-value KEY=VALUE` takes it (JSON). */
+export type DynamicConfigValue = string | number | boolean;
+
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_UI_PORT = 8233;
 export const DEFAULT_DB_FILE = path.join(PROJECT_DIR, '.data', 'temporal.db');
@@ -50,6 +85,16 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   /** How long to wait for a spawned server to answer. Default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * Dynamic config for a spawned server. Default TUNED_DYNAMIC_CONFIG; `{}` runs the dev server's own
+   * defaults (the benchmark compares both). Ignored when an already running server is reused.
+   */
+  dynamicConfig?: Readonly<Record<string, DynamicConfigValue>>;
+  /**
+   * SQLite pragmas for a spawned server's database (`--sqlite-pragma`). Default TUNED_SQLITE_PRAGMAS;
+   * `{}` runs SQLite's own defaults.
+   */
+  sqlitePragmas?: Readonly<Record<string, string>>;
   /** Called if a spawned server exits without stop() being called. */
   onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -254,6 +299,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(namespace !== 'default' ? ['--namespace', namespace] : []),
     ...Object.entries(DESK_SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+    ...Object.entries(opts.dynamicConfig ?? TUNED_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ...Object.entries(opts.sqlitePragmas ?? TUNED_SQLITE_PRAGMAS).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
   ];
   log(`[temporal] starting dev server: ${path.relative(process.cwd(), cli) || cli} ${args.join(' ')}`);
   const t0 = Date.now();

@@ -3,7 +3,10 @@
  * offline stand-in started here on loopback when OPENAI_API_KEY is unset, reached through the very
  * same `openai` client) and the shop database. Config is validated once, here, with a clear error.
  */
+import { Client, Connection } from '@temporalio/client';
 import { createActivities, type DeskActivities } from '../activities';
+import { queryTranscriptSource, type TranscriptSource } from '../activities/transcripts';
+import { temporalSettings } from '../config/connection';
 import { createOpenAIClient } from '../activities/model';
 import { describeModelConfig, loadModelConfig } from '../activities/model-config';
 import { defaultShopLocation, isPostgresUrl, openShopStore, redactUrl, type ShopStore } from '../activities/store';
@@ -18,11 +21,19 @@ export interface DeskRuntime {
   close(): Promise<void>;
 }
 
-/**
- * `shopDb`: an SQLite path or a `postgres://` URL; by default `SHOP_DATABASE_URL`, else `SHOP_DB`,
- * else `.data/shop.db`.
- */
-export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DeskRuntime> {
+export interface DeskRuntimeOptions {
+  /** An SQLite path or a `postgres://` URL; by default `SHOP_DATABASE_URL`, else `SHOP_DB`, else `.data/shop.db`. */
+  shopDb?: string;
+  /** Where the model configuration is read (OPENAI_*); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Where a model step fetches a transcript its worker has not cached. By default the conversation's
+   * `history` query through a client of the Temporal that TEMPORAL_ADDRESS names (connected on first use).
+   */
+  transcripts?: TranscriptSource;
+}
+
+export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<DeskRuntime> {
   const cfg = loadModelConfig(opts.env ?? process.env);
   // Read before anything starts, so a bad value is one clear line and nothing to clean up.
   const refundLimitCents = refundApprovalLimitCents(opts.env ?? process.env);
@@ -35,11 +46,20 @@ export async function createDeskRuntime(opts: { shopDb?: string; env?: NodeJS.Pr
     throw new Error(`cannot open the shop database ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   });
   const model = offline ? `offline model at ${offline.baseURL}` : describeModelConfig(cfg);
+  let connection: Connection | undefined;
+  const transcripts =
+    opts.transcripts ??
+    ((): TranscriptSource => {
+      const settings = temporalSettings();
+      connection = Connection.lazy(settings.connectionOptions as Parameters<typeof Connection.lazy>[0]);
+      return queryTranscriptSource(new Client({ connection, namespace: settings.namespace }));
+    })();
   return {
-    activities: createActivities({ openai, model: cfg.model, store, refundApprovalLimitCents: refundLimitCents }),
+    activities: createActivities({ openai, model: cfg.model, store, transcripts, refundApprovalLimitCents: refundLimitCents }),
     store,
     description: `model: ${model}; shop database: ${store.backend} ${store.location}`,
     async close() {
+      await connection?.close();
       await store.close();
       await offline?.close();
     },

@@ -57,6 +57,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
     limits,
     policy,
     workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
     publish: publisher(() => live.state),
   };
   const gate = registerHandlers(live);

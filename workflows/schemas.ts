@@ -47,23 +47,25 @@ export const approvalPolicySchema: z.ZodType<Partial<ApprovalPolicy>> = z.strict
 
 // The carried state's schema checks structure and types only. Its sizes are not refused but
 // bounded on arrival (boundState in state.ts): a state carried by an older release of the desk,
-// made before a bound existed, must still continue rather than fail.
+// made before a bound existed, must still continue rather than fail. For the same reason the parts
+// inside it drop fields they do not know (z.object strips) rather than refuse them: a conversation
+// must never be lost to a field one release added and another does not read.
 const text = z.string();
-const toolCall = z.strictObject({ id: text, name: text, arguments: text });
+const toolCall = z.object({ id: text, name: text, arguments: text });
 
 const chatMessage: z.ZodType<ChatMessage> = z.discriminatedUnion('role', [
-  z.strictObject({ role: z.literal('user'), content: text }),
-  z.strictObject({ role: z.literal('assistant'), agent: agentName, content: text.nullable(), toolCalls: z.array(toolCall).optional() }),
-  z.strictObject({ role: z.literal('tool'), toolCallId: text, name: text, content: text }),
-  z.strictObject({ role: z.literal('event'), content: text }),
+  z.object({ role: z.literal('user'), content: text }),
+  z.object({ role: z.literal('assistant'), agent: agentName, content: text.nullable(), toolCalls: z.array(toolCall).optional() }),
+  z.object({ role: z.literal('tool'), toolCallId: text, name: text, content: text }),
+  z.object({ role: z.literal('event'), content: text }),
 ]);
 
 const trailEntry: z.ZodType<TrailEntry> = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('handoff'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), at: isoTime, turn: count }),
-  z.strictObject({ kind: z.literal('handoff_refused'), from: agentName, to: text, reason: text, why: text, at: isoTime, turn: count }),
-  z.strictObject({ kind: z.literal('rollback'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), noop: z.boolean(), at: isoTime, turn: count }),
-  z.strictObject({ kind: z.literal('guard'), agent: agentName, limit: z.enum(['steps', 'handoffs', 'ping_pong', 'transcript']), at: isoTime, turn: count }),
-  z.strictObject({
+  z.object({ kind: z.literal('handoff'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), at: isoTime, turn: count }),
+  z.object({ kind: z.literal('handoff_refused'), from: agentName, to: text, reason: text, why: text, at: isoTime, turn: count }),
+  z.object({ kind: z.literal('rollback'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), noop: z.boolean(), at: isoTime, turn: count }),
+  z.object({ kind: z.literal('guard'), agent: agentName, limit: z.enum(['steps', 'handoffs', 'ping_pong', 'transcript']), at: isoTime, turn: count }),
+  z.object({
     kind: z.literal('approval'),
     event: z.enum(['requested', 'approved', 'rejected', 'expired', 'escalated']),
     approvalId: text,
@@ -95,7 +97,7 @@ const approval: z.ZodType<Approval> = z.strictObject({
 });
 
 /** The state continue-as-new carries: checked like any other input, since any client can start a run with one. */
-export const carriedStateSchema: z.ZodType<ConversationState> = z.strictObject({
+export const carriedStateSchema: z.ZodType<ConversationState> = z.object({
   customerId: customerIdSchema,
   status: z.enum(['open', 'closed']),
   closedReason: z.enum(['idle', 'ended']).optional(),
@@ -103,7 +105,7 @@ export const carriedStateSchema: z.ZodType<ConversationState> = z.strictObject({
   history: z.array(chatMessage),
   trail: z.array(trailEntry),
   trailFolded: z
-    .strictObject({ entries: count, handoffs: count, rollbacks: count, agentsInvolved: z.array(agentName).max(AGENT_NAMES.length), agentAfter: agentName })
+    .object({ entries: count, handoffs: count, rollbacks: count, agentsInvolved: z.array(agentName).max(AGENT_NAMES.length), agentAfter: agentName })
     .optional(),
   turn: count,
   runs: count,

@@ -189,11 +189,13 @@ export function boundMessage(message: ChatMessage): ChatMessage {
  */
 export function boundToolCalls(calls: readonly ToolCallRequest[]): { calls: ToolCallRequest[]; dropped: number; oversized: string[] } {
   const oversized: string[] = [];
-  const kept = calls.slice(0, BOUNDS.maxToolCallsPerStep).map((c) => {
-    const name = cut(c.name, BOUNDS.maxToolNameChars).text;
-    if (c.arguments.length <= BOUNDS.maxToolArgumentChars) return { ...c, name };
-    oversized.push(c.id);
-    return { ...c, name, arguments: '{}' };
+  // Fresh objects with exactly the stored fields: a model step's calls carry more (the UI summary),
+  // and the transcript is carried through continue-as-new and checked there.
+  const kept = calls.slice(0, BOUNDS.maxToolCallsPerStep).map(({ id, name, arguments: args }): ToolCallRequest => {
+    const bounded = cut(name, BOUNDS.maxToolNameChars).text;
+    if (args.length <= BOUNDS.maxToolArgumentChars) return { id, name: bounded, arguments: args };
+    oversized.push(id);
+    return { id, name: bounded, arguments: '{}' };
   });
   return { calls: kept, dropped: Math.max(0, calls.length - kept.length), oversized };
 }

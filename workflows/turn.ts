@@ -9,7 +9,8 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
-import type { ModelStepResult, ModelToolCall, ToolCallRequest, ToolRunResult } from '../contract/transcript';
+import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
+import type { ModelStepRequest, ModelStepResult, ModelToolCall, ToolCallRequest, ToolRunResult } from '../contract/transcript';
 import {
   applyDeadlines,
   approvalIdempotencyKey,
@@ -66,6 +67,13 @@ export interface Live {
   readonly limits: ConversationLimits;
   readonly policy: ApprovalPolicy;
   readonly workflowId: string;
+  readonly runId: string;
+  /**
+   * What this run's previous model step was given (length and digest of the transcript), so the
+   * next one carries only what is new. In memory, not state: replay recomputes it, and a new run
+   * starts without it (its first step carries the whole transcript).
+   */
+  sent?: { length: number; digest: string };
   /** Keeps the search attributes and the UI's current details in step with `state`. */
   publish(): void;
 }
@@ -131,7 +139,7 @@ export function takeRollback(live: Live, events: TurnEvent[]): void {
 async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   const call = new CancellationScope();
   const watch = new CancellationScope();
-  const stepDone = call.run(() => callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [{ agent, messages: live.state.history }]));
+  const stepDone = call.run(() => callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [modelStepRequest(live, agent)]));
   const rollbackArrived = watch.run(() => condition(() => live.pendingRollback !== undefined));
   // Both promises are settled by one side or cancelled by the other: neither may reject unhandled.
   stepDone.catch(() => undefined);
@@ -149,6 +157,30 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   } finally {
     watch.cancel();
   }
+}
+
+/**
+ * The model step's input: the transcript by length and digest, and only the messages added since
+ * this run's previous step (all of them on the run's first step, or when the transcript was
+ * compacted since: archiving rewrites its start). Keeps each step's input, and so history, growing
+ * with the turn rather than the conversation (activities/transcripts.ts assembles the rest).
+ */
+function modelStepRequest(live: Live, agent: AgentName): ModelStepRequest {
+  const history = live.state.history;
+  const sent = live.sent;
+  let digest = EMPTY_DIGEST;
+  let baseDigest: string | undefined;
+  for (let i = 0; i < history.length; i++) {
+    if (i === sent?.length) baseDigest = digest;
+    digest = extendDigest(digest, [history[i]!]);
+  }
+  if (sent?.length === history.length) baseDigest = digest;
+  live.sent = { length: history.length, digest };
+  const transcript = { workflowId: live.workflowId, runId: live.runId, length: history.length, digest };
+  if (sent && sent.length > 0 && baseDigest === sent.digest) {
+    return { agent, transcript, delta: { from: sent.length, baseDigest: sent.digest, messages: history.slice(sent.length) } };
+  }
+  return { agent, transcript, delta: { from: 0, baseDigest: EMPTY_DIGEST, messages: history } };
 }
 
 /**

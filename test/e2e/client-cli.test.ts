@@ -11,6 +11,7 @@ import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { freePort } from '../../scripts/dev-server';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
+import { queryTranscriptSource } from '../../activities/transcripts';
 import { createDeskWorker } from '../../worker/worker';
 import type { AgentReply, ConversationSnapshot } from '../../workflows/messages';
 import { REPO, startPrivateServer, type PrivateServer } from '../helpers/e2e';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   shopDir = mkdtempSync(path.join(tmpdir(), 'desk-cli-shop-'));
   // The offline model: no OpenAI settings, whatever the developer's shell has.
   const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...env } = process.env;
-  runtime = await createDeskRuntime({ shopDb: path.join(shopDir, 'shop.db'), env });
+  runtime = await createDeskRuntime({ shopDb: path.join(shopDir, 'shop.db'), env, transcripts: queryTranscriptSource(server.client) });
   connection = await NativeConnection.connect({ address: server.address });
   worker = await createDeskWorker({ connection, activities: runtime.activities });
   workerRun = worker.run();

@@ -9,45 +9,28 @@
  *    the execution fails at once with a clear, non-retryable error;
  * 3. a message with an unknown 1 MB field is refused by the validator and leaves no trace.
  */
-import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { sendMessage, startWithMessage } from '../../client/conversations';
-import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
-import { createDeskWorker } from '../../worker/worker';
 import { rollbackSignal, sendMessageUpdate, stateQuery, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
 import { HISTORY_BUDGET } from '../../contract/limits';
-import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
+import { startInProcessDesk, type InProcessDesk, type PrivateServer } from '../helpers/e2e';
 import { quietRuntime } from '../helpers/temporal-env';
 import { historyHealth } from '../helpers/history';
 
 jest.setTimeout(180_000);
 
+let desk: InProcessDesk;
 let server: PrivateServer;
-let runtime: DeskRuntime;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
-/** A client allowed to read histories above gRPC's default 4 MB, so a bloated history can be inspected. */
 let bigClient: Client;
 
 beforeAll(async () => {
   quietRuntime();
-  server = await startPrivateServer();
-  runtime = await createDeskRuntime({ shopDb: `${server.dir}/shop.db`, env: {} });
-  connection = await NativeConnection.connect({ address: server.address });
-  worker = await createDeskWorker({ connection, activities: runtime.activities });
-  running = worker.run();
-  const big = await Connection.connect({ address: server.address, channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
-  bigClient = new Client({ connection: big });
+  desk = await startInProcessDesk();
+  ({ server, bigClient } = desk);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await connection?.close();
-  await bigClient?.connection.close();
-  await runtime?.close();
-  await server?.stop();
+  await desk?.stop();
 });
 
 test('three 1.5 MB rollback reasons between messages: every message is answered, no task fails', async () => {

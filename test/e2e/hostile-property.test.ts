@@ -12,15 +12,12 @@
  * Fixed seed and case counts (PROPERTY_SEED / PROPERTY_RUNS override them), so CI is reproducible;
  * a failure prints the counterexample and the seed.
  */
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import fc from 'fast-check';
 import { sendMessage, startWithMessage, type ConversationHandle } from '../../client/conversations';
-import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
-import { createDeskWorker } from '../../worker/worker';
 import { HISTORY_BUDGET } from '../../contract/limits';
 import { TASK_QUEUE, WORKFLOW_TYPE, stateQuery } from '../../workflows/messages';
-import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
+import { startInProcessDesk, type InProcessDesk, type PrivateServer } from '../helpers/e2e';
 import { historyHealth } from '../helpers/history';
 import { quietRuntime } from '../helpers/temporal-env';
 
@@ -29,31 +26,18 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
 
 jest.setTimeout(600_000);
 
+let desk: InProcessDesk;
 let server: PrivateServer;
-let runtime: DeskRuntime;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
 let bigClient: Client;
 
 beforeAll(async () => {
   quietRuntime();
-  server = await startPrivateServer();
-  runtime = await createDeskRuntime({ shopDb: `${server.dir}/shop.db`, env: {} });
-  connection = await NativeConnection.connect({ address: server.address });
-  worker = await createDeskWorker({ connection, activities: runtime.activities });
-  running = worker.run();
-  const big = await Connection.connect({ address: server.address, channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
-  bigClient = new Client({ connection: big });
+  desk = await startInProcessDesk();
+  ({ server, bigClient } = desk);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await connection?.close();
-  await bigClient?.connection.close();
-  await runtime?.close();
-  await server?.stop();
+  await desk?.stop();
 });
 
 /** A huge string, kept as its length until sent, so a counterexample prints as `'x'.repeat(n)` rather than megabytes. */

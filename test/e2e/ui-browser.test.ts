@@ -17,6 +17,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startWithMessage, type ConversationHandle } from '../../client/conversations';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
+import { queryTranscriptSource } from '../../activities/transcripts';
 import { createDeskWorker } from '../../worker/worker';
 import { resolveChromium } from '../helpers/chromium';
 import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
@@ -60,7 +61,7 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
     server = await startPrivateServer({ ui: true });
     uiBase = `http://127.0.0.1:${server.uiPort}`;
     // env: {} -> the offline model, whatever OPENAI_* this machine has set.
-    runtime = await createDeskRuntime({ shopDb: path.join(server.dir, 'shop.db'), env: {} });
+    runtime = await createDeskRuntime({ shopDb: path.join(server.dir, 'shop.db'), env: {}, transcripts: queryTranscriptSource(server.client) });
     connection = await NativeConnection.connect({ address: server.address });
     worker = await createDeskWorker({ connection, activities: runtime.activities });
     running = worker.run();

@@ -8,6 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { queryTranscriptSource } from '../../activities/transcripts';
+import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
+import { createDeskWorker } from '../../worker/worker';
 import { freePort, startDevServer, type DevServer } from '../../scripts/dev-server';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -92,6 +96,40 @@ export function spawnWorker(env: Record<string, string | undefined>, opts: { ent
         await exited;
         clearTimeout(timer);
       }
+    },
+  };
+}
+
+export interface InProcessDesk {
+  server: PrivateServer;
+  runtime: DeskRuntime;
+  /** A client allowed to read histories above gRPC's default 4 MB, so a bloated history can be inspected. */
+  bigClient: Client;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private dev server and one desk worker in this process, on the offline model and a shop in
+ * the server's folder: for e2e tests that need no worker process of their own.
+ */
+export async function startInProcessDesk(): Promise<InProcessDesk> {
+  const server = await startPrivateServer();
+  const runtime = await createDeskRuntime({ shopDb: path.join(server.dir, 'shop.db'), env: {}, transcripts: queryTranscriptSource(server.client) });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const worker = await createDeskWorker({ connection, activities: runtime.activities });
+  const running = worker.run();
+  const big = await Connection.connect({ address: server.address, channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
+  return {
+    server,
+    runtime,
+    bigClient: new Client({ connection: big }),
+    async stop() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await big.close();
+      await runtime.close();
+      await server.stop();
     },
   };
 }

@@ -4,6 +4,7 @@
  * step and is reported by `assertDone()`, so a test cannot pass by accident.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { toolCallSummary } from '../../activities/tools';
 import type { AgentName } from '../../agents';
 import type { ModelStepInput, ModelStepResult } from '../../contract/transcript';
 
@@ -23,8 +24,13 @@ export function toolCalls(...calls: Array<[name: string, args: Record<string, un
   return {
     kind: 'tool_calls',
     text: null,
-    // Every response reuses `call_0`-style ids, as some OpenAI-compatible servers do.
-    calls: calls.map(([name, args], i) => ({ id: `call_${i}`, name, arguments: typeof args === 'string' ? args : JSON.stringify(args) })),
+    // Every response reuses `call_0`-style ids, as some OpenAI-compatible servers do; and, like the
+    // real model step, each known tool's call carries its UI summary.
+    calls: calls.map(([name, args], i) => {
+      const json = typeof args === 'string' ? args : JSON.stringify(args);
+      const summary = toolCallSummary(name, json);
+      return { id: `call_${i}`, name, arguments: json, ...(summary !== undefined && { summary }) };
+    }),
   };
 }
 

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeskActivities } from '../../activities';
+import { createTranscriptResolver, queryTranscriptSource, withTranscript, type TranscriptCacheOptions } from '../../activities/transcripts';
+import type { ModelStepInput, ModelStepResult } from '../../contract/transcript';
 import { openShopStore, type ShopStore } from '../../activities/store';
 import { createToolRunner } from '../../activities/tools';
 import { testServerOption } from '../../scripts/temporal-binaries';
@@ -68,17 +70,33 @@ export function uniqueTaskQueue(): string {
   return `test-${process.pid}-${++queueSeq}`;
 }
 
+/**
+ * The transcript cache of the test workers' model steps: on, as a worker runs it, unless
+ * DESK_TEST_TRANSCRIPT_CACHE=off, which makes every step after a run's first fetch its transcript
+ * from the workflow (the `history` query): `npm run test:no-cache` runs the workflow tests so.
+ */
+export const TRANSCRIPT_CACHE: TranscriptCacheOptions = process.env.DESK_TEST_TRANSCRIPT_CACHE === 'off' ? { maxChars: 0 } : {};
+
 export async function runWithWorker<T>(
   env: TestWorkflowEnvironment,
-  opts: { bundle: WorkflowBundleWithSourceMap; taskQueue: string; callModel: DeskActivities['callModel']; store: ShopStore; runTool?: DeskActivities['runTool']; overrides?: Partial<WorkerOptions> },
+  opts: {
+    bundle: WorkflowBundleWithSourceMap;
+    taskQueue: string;
+    /** The model step on the assembled transcript (a scripted model); the test worker resolves the transcript as a real one does. */
+    callModel: (input: ModelStepInput) => Promise<ModelStepResult>;
+    store: ShopStore;
+    runTool?: DeskActivities['runTool'];
+    overrides?: Partial<WorkerOptions>;
+  },
   body: () => Promise<T>,
 ): Promise<T> {
   const runTool = opts.runTool ?? createToolRunner(opts.store).runTool;
+  const resolver = createTranscriptResolver(queryTranscriptSource(env.client), TRANSCRIPT_CACHE);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.bundle,
-    activities: { callModel: opts.callModel, runTool },
+    activities: { callModel: withTranscript(opts.callModel, resolver), runTool },
     ...opts.overrides,
   });
   return worker.runUntil(body());

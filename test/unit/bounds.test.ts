@@ -214,6 +214,16 @@ describe('approvals past their bounds', () => {
   });
 });
 
+test('what a model step returns beyond the transcript (a call\'s UI summary) is not stored, and a carried state drops fields it does not know', () => {
+  let s = startTurn(initialState('alice', T), 'status?');
+  const calls = [{ id: 'c0', name: 'get_order_status', arguments: '{"order_id":"1"}', summary: 'order 1' }];
+  s = appendMessages(s, { role: 'assistant', agent: 'order', content: null, toolCalls: boundToolCalls(calls).calls });
+  expect(s.history.at(-1)).toEqual({ role: 'assistant', agent: 'order', content: null, toolCalls: [{ id: 'c0', name: 'get_order_status', arguments: '{"order_id":"1"}' }] });
+  const withExtra = { ...s, history: [{ role: 'user', content: 'hi', addedByANewerRelease: true }] };
+  const parsed = carriedStateSchema.safeParse(withExtra);
+  expect(parsed.success && parsed.data.history).toEqual([{ role: 'user', content: 'hi' }]);
+});
+
 describe('what clients send', () => {
   test('start input: strict, bounded limits, a valid customer, a well-formed carried state', () => {
     expect(checkConversationInput({ customerId: 'alice' })).toEqual({ ok: true, value: { customerId: 'alice' } });

@@ -161,6 +161,12 @@ describe('docker-compose.yml', () => {
     if (dynamicConfig) expect(fs.existsSync(path.join(REPO, 'deploy', 'temporal', 'dynamicconfig', path.basename(dynamicConfig)))).toBe(true);
   });
 
+  test("the server's dynamic config turns eager activity execution on (issue 11)", () => {
+    const file = path.basename(environment(service(TEMPORAL)).DYNAMIC_CONFIG_FILE_PATH ?? '');
+    const config = parse(read(path.join('deploy', 'temporal', 'dynamicconfig', file))) as Record<string, { value: unknown; constraints?: object }[]>;
+    expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true, constraints: {} }]);
+  });
+
   test('every depends_on condition can be met', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, condition] of Object.entries(dependsOn(s))) {

@@ -7,10 +7,7 @@
  * with one clear line and nothing changed. Assertions are on replies, the transcript, the trail,
  * the search attribute and the shop's rows.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { conversation } from '../../workflows';
 import {
@@ -27,6 +24,7 @@ import {
 import type { ModelStepInput, ToolRunInput, ToolRunResult } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
+import { recordHistory } from '../helpers/histories';
 import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
@@ -92,12 +90,6 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 
 const refundRows = () => t.shop.store.listRefunds('86420');
 
-/** `RECORD_HISTORIES=1 npx jest test/workflows/approvals` refreshes the approval history that replay.test.ts replays (see scenarios.test.ts). */
-async function recordHistory(name: string, handle: Handle): Promise<void> {
-  if (!process.env.RECORD_HISTORIES) return;
-  const json = temporal.api.history.v1.History.toObject((await handle.fetchHistory()) as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String });
-  writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), `${JSON.stringify(json, null, 1)}\n`);
-}
 
 async function pendingAttribute(handle: Handle): Promise<number | undefined> {
   return (await handle.describe()).typedSearchAttributes.get(PENDING_APPROVALS);
@@ -190,7 +182,7 @@ describe('decisions', () => {
     expect(await refundRows()).toEqual([expect.objectContaining({ amountCents: 45000 })]);
   });
 
-  test('replaying every workflow task (maxCachedWorkflows: 0): request, a refused decision, approve, and the history is recorded for replay.test.ts', async () => {
+  test('replaying every workflow task (maxCachedWorkflows: 0): request, a refused decision, approve (recorded for replay.test.ts by RECORD_HISTORIES=<release>)', async () => {
     await withBob(
       REQUEST,
       async (handle) => {
@@ -199,7 +191,7 @@ describe('decisions', () => {
         expect((await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }))).approval.refundId).toMatch(/^RF-/);
         await handle.signal(endSignal);
         expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'approved' })] });
-        await recordHistory('scenario-4-refund-approval', handle);
+        await recordHistory(t.env.client, handle.workflowId, 'refund-approval');
       },
       { overrides: { maxCachedWorkflows: 0 } },
     );

@@ -12,6 +12,7 @@ import { endSignal, historyQuery, rollbackSignal, sendMessageUpdate, stateQuery,
 import type { ToolRunInput } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
+import { recordHistory } from '../helpers/histories';
 import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
@@ -20,13 +21,20 @@ const t = useWorkflowTestContext();
 async function withConversation<T>(
   script: ScriptStep[],
   body: (handle: Awaited<ReturnType<typeof t.env.client.workflow.start<typeof conversation>>>, model: ReturnType<typeof scriptedModel>) => Promise<T>,
-  opts: { input?: Partial<ConversationInput>; runTool?: (input: ToolRunInput) => ReturnType<ReturnType<typeof createToolRunner>['runTool']> } = {},
+  opts: {
+    input?: Partial<ConversationInput>;
+    runTool?: (input: ToolRunInput) => ReturnType<ReturnType<typeof createToolRunner>['runTool']>;
+    /** Recorded as this release's history under this name, when recording (test/helpers/histories.ts). */
+    record?: string;
+  } = {},
 ): Promise<T> {
   const model = scriptedModel(script);
   const taskQueue = uniqueTaskQueue();
   const result = await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool }, async () => {
     const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `c-${taskQueue}`, args: [{ customerId: 'alice', ...opts.input }] });
-    return body(handle, model);
+    const out = await body(handle, model);
+    if (opts.record) await recordHistory(t.env.client, handle.workflowId, opts.record);
+    return out;
   });
   model.assertDone();
   return result;
@@ -120,6 +128,7 @@ describe('handoffs', () => {
         ]);
         expect((await handle.query(stateQuery)).statistics.totalHandoffs).toBe(1);
       },
+      { record: 'handoff-first-wins' },
     );
   });
 
@@ -266,6 +275,7 @@ describe('messages', () => {
         expect((await handle.executeUpdate(sendMessageUpdate, send('hello again'))).text).toBe('Back again. How can I help?');
         expect((await handle.query(stateQuery)).status).toBe('open');
       },
+      { record: 'model-failure' },
     );
   });
 
@@ -302,6 +312,7 @@ describe('rollback', () => {
         expect(state.statistics).toMatchObject({ rollbacks: 1, path: 'receptionist -> order -> receptionist' });
         expect((await handle.executeUpdate(sendMessageUpdate, send('hi'))).agent).toBe('receptionist');
       },
+      { record: 'rollback-idle' },
     );
   });
 
@@ -334,6 +345,7 @@ describe('rollback', () => {
         expect(answer.events[2]).toMatchObject({ agent: 'billing', outcome: 'interrupted' });
         expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing -> receptionist');
       },
+      { record: 'rollback-mid-model-step' },
     );
     expect(await t.shop.store.listRefunds('12345')).toHaveLength(0);
   });
@@ -373,6 +385,7 @@ describe('rollback', () => {
           await hold.promise;
           return result;
         },
+        record: 'rollback-mid-tool-call',
       },
     );
     expect(await t.shop.store.listRefunds('12345')).toEqual([expect.objectContaining({ amountCents: 9999 })]);
@@ -390,7 +403,7 @@ describe('guards', () => {
         expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'steps', agent: 'order' });
         expect((await handle.query(stateQuery)).status).toBe('open');
       },
-      { input: { limits: { maxStepsPerTurn: 3 } } },
+      { input: { limits: { maxStepsPerTurn: 3 } }, record: 'guard-steps' },
     );
   });
 
@@ -409,6 +422,7 @@ describe('guards', () => {
         expect(state.trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'ping_pong' });
         expect(state.statistics.path).toBe('receptionist -> order -> billing -> order');
       },
+      { record: 'guard-ping-pong' },
     );
   });
 
@@ -438,7 +452,7 @@ describe('lifecycle', () => {
       // result() lets the test server skip the remaining minute instead of waiting for it.
       const final = await handle.result();
       expect(final).toMatchObject({ status: 'closed', closedReason: 'idle', turn: 1 });
-    });
+    }, { record: 'idle-close' });
   });
 
   test('`end` closes at once; a turn in flight still gets its reply; later messages are rejected', async () => {
@@ -458,7 +472,12 @@ describe('lifecycle', () => {
   });
 
   test('a long conversation continues-as-new, carrying history, agent, trail and turn count', async () => {
-    const steps: ScriptStep[] = [{ agent: 'receptionist', respond: transfer('order', 'status') }, { agent: 'order', respond: reply('answer 1') }];
+    // A tool call in the carried transcript too: what the model step returns beyond it (a UI summary) must not ride along.
+    const steps: ScriptStep[] = [
+      { agent: 'receptionist', respond: transfer('order', 'status') },
+      { agent: 'order', respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
+      { agent: 'order', respond: reply('answer 1') },
+    ];
     for (let i = 2; i <= 6; i++) steps.push({ agent: 'order', respond: reply(`answer ${i}`) });
     await withConversation(
       steps,
@@ -473,7 +492,7 @@ describe('lifecycle', () => {
         const history = await latest.query(historyQuery);
         expect(history.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([1, 2, 3, 4, 5, 6].map((i) => `question ${i}`));
       },
-      { input: { limits: { continueAsNewAfterEvents: 20 } } },
+      { input: { limits: { continueAsNewAfterEvents: 20 } }, record: 'continue-as-new' },
     );
   });
 });

@@ -4,29 +4,19 @@
  * same scenarios run twice: once normally, once with `maxCachedWorkflows: 0` so every workflow
  * task replays from history (the test of determinism).
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { CUSTOMER_ID, CURRENT_AGENT, HANDOFF_COUNT, historyQuery, sendMessageUpdate, stateQuery } from '../../workflows/messages';
 import { conversation } from '../../workflows';
 import type { ChatMessage } from '../../contract/transcript';
+import { recordHistory } from '../helpers/histories';
 import { reply, scriptedModel, toolCalls, transfer } from '../helpers/scripted-model';
 import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
 
-/**
- * `RECORD_HISTORIES=1 npx jest test/workflows/scenarios` refreshes test/histories/, which
- * replay.test.ts replays on every run: a workflow change that would break running conversations
- * fails CI. Record only when such a break is intended (and say so in the commit).
- */
-async function recordHistory(name: string, handle: WorkflowHandle, label: string): Promise<void> {
-  if (!process.env.RECORD_HISTORIES || label !== 'cached') return;
-  const file = path.join(__dirname, '..', 'histories', `${name}.json`);
-  // protojson-shaped (enum names, base64 bytes, string int64s): what Worker.runReplayHistory reads.
-  const json = temporal.api.history.v1.History.toObject((await handle.fetchHistory()) as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String });
-  writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
+/** The cached run's conversations are this release's recorded histories (test/helpers/histories.ts). */
+async function record(name: string, handle: WorkflowHandle, label: string): Promise<void> {
+  if (label === 'cached') await recordHistory(t.env.client, handle.workflowId, name);
 }
 
 function lastTool(messages: ChatMessage[]): Record<string, unknown> {
@@ -68,7 +58,7 @@ describe.each([
       expect(described.typedSearchAttributes.get(CUSTOMER_ID)).toBe('alice');
       expect(described.typedSearchAttributes.get(HANDOFF_COUNT)).toBe(1);
       await handle.terminate('test done');
-      await recordHistory('scenario-1-order-status', handle, label);
+      await record('scenario-1-order-status', handle, label);
     });
     model.assertDone();
     expect(await t.shop.store.counts()).toMatchObject({ refunds: 1 /* the seed's partial refund */, cancellations: 1 });
@@ -102,7 +92,7 @@ describe.each([
       expect(state.statistics.path).toBe('receptionist -> billing');
       expect(state.statistics.totalHandoffs).toBe(1);
       await handle.terminate('test done');
-      await recordHistory('scenario-2-refund', handle, label);
+      await record('scenario-2-refund', handle, label);
     });
     model.assertDone();
     const refunds = await t.shop.store.listRefunds('12345');
@@ -157,7 +147,7 @@ describe.each([
       const ids = history.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : []));
       expect(new Set(ids).size).toBe(ids.length);
       await handle.terminate('test done');
-      await recordHistory('scenario-3-cancel-and-refund', handle, label);
+      await record('scenario-3-cancel-and-refund', handle, label);
     });
     model.assertDone();
     expect((await t.shop.store.findCustomerOrder('alice', '67890'))?.status).toBe('cancelled');

@@ -1,0 +1,417 @@
+/**
+ * The benchmark's measurements, one function per section. Each returns plain data (it goes into
+ * results.json as it is); bench/report.ts turns it into tables and the chart.
+ *
+ * - latency: the seed's three scenarios, one fresh conversation per timed turn, the systems
+ *   alternating turn by turn, at one model latency.
+ * - sweep: N virtual customers at once, each sending refund requests one after another in its own
+ *   conversation, for a bounded time and count (at least two turns each): turns/s, p50, p99, errors.
+ * - history: one conversation taken to turn 90 (the three scenarios in turn), the desk's history
+ *   events and bytes added by turns 1, 10, 30 and 90.
+ * - rss: a worker process (worker/main.ts, as `npm run worker` runs it) holding N idle conversations.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { performance } from 'node:perf_hooks';
+
+import { startWithMessage } from '../client/conversations';
+import { historyQuery } from '../workflows/messages';
+import { setStubLatency } from './model-stub';
+import { SCENARIOS, scenario, type BenchShop, type Scenario, type ScenarioName } from './scenarios';
+import type { TurnBreakdown } from './breakdown';
+import { alternation } from './stats';
+import { CUSTOMER, type BenchSystem, type DeskSystem } from './systems';
+
+export type Log = (line: string) => void;
+
+/** Child processes running now, for the benchmark's Ctrl-C handler to stop. */
+export const runningChildren = new Set<ChildProcess>();
+
+export interface TurnSample {
+  system: string;
+  conversationId: string;
+  scenario: ScenarioName;
+  latencyMs: number;
+  round: number;
+  ms: number;
+  modelSteps: number;
+  ok: boolean;
+  error?: string;
+}
+
+async function timedTurn(
+  system: BenchSystem,
+  s: Scenario,
+  shop: BenchShop,
+  meta: { latencyMs: number; round: number },
+): Promise<TurnSample> {
+  const conv = await system.startConversation();
+  const text = s.message(shop.orderFor(s));
+  const t0 = performance.now();
+  try {
+    const reply = await conv.send(text);
+    const ms = performance.now() - t0;
+    const ok = s.expect.test(reply.text) && reply.modelSteps === s.modelSteps;
+    return {
+      system: system.name,
+      conversationId: conv.id,
+      scenario: s.name,
+      ...meta,
+      ms,
+      modelSteps: reply.modelSteps,
+      ok,
+      ...(!ok && { error: `unexpected reply after ${reply.modelSteps} model steps: ${reply.text.slice(0, 120)}` }),
+    };
+  } catch (err) {
+    return { system: system.name, conversationId: conv.id, scenario: s.name, ...meta, ms: performance.now() - t0, modelSteps: 0, ok: false, error: String(err) };
+  }
+}
+
+/** The three scenarios, `rounds` times, systems alternating; one untimed warm-up round first. */
+export async function latencySection(
+  systems: readonly BenchSystem[],
+  shop: BenchShop,
+  stubURL: string,
+  latencyMs: number,
+  rounds: number,
+  log: Log,
+): Promise<TurnSample[]> {
+  await setStubLatency(stubURL, latencyMs);
+  for (const s of SCENARIOS) for (const system of systems) await timedTurn(system, s, shop, { latencyMs, round: -1 });
+  const samples: TurnSample[] = [];
+  let last = Date.now();
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, s] of SCENARIOS.entries()) {
+      for (const system of alternation(systems, round + i)) {
+        const sample = await timedTurn(system, s, shop, { latencyMs, round });
+        if (!sample.ok) log(`    ! ${system.name} ${s.name}: ${sample.error}`);
+        samples.push(sample);
+      }
+    }
+    if (Date.now() - last > 5000 || round === rounds - 1) {
+      last = Date.now();
+      log(`    model ${latencyMs} ms: round ${round + 1}/${rounds}`);
+    }
+  }
+  return samples;
+}
+
+export interface BreakdownSample extends TurnBreakdown {
+  scenario: ScenarioName;
+  latencyMs: number;
+  /** The turn as the client timed it. */
+  clientMs: number;
+}
+
+/** Where the desk's timed turns spent their time (read from their histories after the timing). */
+export async function breakdowns(desk: DeskSystem, samples: readonly TurnSample[], perScenario: number): Promise<BreakdownSample[]> {
+  const out: BreakdownSample[] = [];
+  for (const s of SCENARIOS) {
+    const mine = samples.filter((x) => x.system === desk.name && x.scenario === s.name && x.ok).slice(-perScenario);
+    for (const x of mine) {
+      const b = await desk.breakdown(x.conversationId);
+      if (b) out.push({ ...b, scenario: x.scenario, latencyMs: x.latencyMs, clientMs: x.ms });
+    }
+  }
+  return out;
+}
+
+export interface SweepResult {
+  system: string;
+  concurrency: number;
+  latencyMs: number;
+  turns: number;
+  errors: number;
+  elapsedMs: number;
+  turnsPerSecond: number;
+  /** Turn latencies of the successful turns but each customer's first, ms. */
+  samples: number[];
+  meanModelSteps: number;
+  firstError?: string;
+}
+
+/**
+ * `concurrency` customers at once, refund after refund, until `durationMs` has passed and every
+ * customer has had at least two turns (at most `maxTurns` in all). Each customer's first turn is
+ * left out of the latencies: the customers all start together, so first turns measure a burst, not
+ * a steady state. Turns/s counts every completed turn over the whole time.
+ */
+export async function sweepLevel(
+  system: BenchSystem,
+  shop: BenchShop,
+  concurrency: number,
+  latencyMs: number,
+  durationMs: number,
+  maxTurns: number,
+): Promise<SweepResult> {
+  const s = scenario('refund');
+  const conversations = [];
+  for (let i = 0; i < concurrency; i += 50) {
+    conversations.push(...(await Promise.all(Array.from({ length: Math.min(50, concurrency - i) }, () => system.startConversation()))));
+  }
+  const samples: number[] = [];
+  let steps = 0;
+  let completed = 0;
+  let errors = 0;
+  let started = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  await Promise.all(
+    conversations.map(async (conv) => {
+      for (let mine = 0; (mine < 2 || performance.now() < deadline) && started < maxTurns; mine++) {
+        started++;
+        const text = s.message(shop.orderFor(s));
+        const t = performance.now();
+        try {
+          const reply = await conv.send(text);
+          if (!s.expect.test(reply.text)) throw new Error(`unexpected reply: ${reply.text.slice(0, 120)}`);
+          completed++;
+          if (mine > 0) {
+            samples.push(performance.now() - t);
+            steps += reply.modelSteps;
+          }
+        } catch (err) {
+          errors++;
+          firstError ??= String(err);
+        }
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - t0;
+  return {
+    system: system.name,
+    concurrency,
+    latencyMs,
+    turns: completed,
+    errors,
+    elapsedMs,
+    turnsPerSecond: completed / (elapsedMs / 1000),
+    samples,
+    meanModelSteps: samples.length ? steps / samples.length : NaN,
+    ...(firstError !== undefined && { firstError }),
+  };
+}
+
+export async function sweepSection(
+  systems: readonly BenchSystem[],
+  shop: BenchShop,
+  stubURL: string,
+  opts: { levels: readonly number[]; latencyMs: number; durationMs: number; maxTurns: number; beforeLevel?: () => Promise<void> },
+  log: Log,
+): Promise<SweepResult[]> {
+  await setStubLatency(stubURL, opts.latencyMs);
+  const results: SweepResult[] = [];
+  for (const [i, level] of opts.levels.entries()) {
+    for (const system of alternation(systems, i)) {
+      await opts.beforeLevel?.();
+      // Each level starts from the seed, so the order ids last.
+      await shop.reset();
+      const r = await sweepLevel(system, shop, level, opts.latencyMs, opts.durationMs, opts.maxTurns);
+      log(
+        `    ${system.name.padEnd(16)} ${String(level).padStart(3)} at once: ${r.turns} turns, ${r.turnsPerSecond.toFixed(1)}/s, ${r.errors} errors` +
+          (r.firstError ? ` (first: ${r.firstError.slice(0, 160)})` : ''),
+      );
+      results.push(r);
+    }
+  }
+  return results;
+}
+
+export interface HistoryPoint {
+  turn: number;
+  /** The turn started a new run (continue-as-new): the added numbers count from the new run's start. */
+  continuedAsNew: boolean;
+  /** Which run of the conversation the history numbers are of (1 = the first; continue-as-new starts the next). */
+  run: number;
+  scenario: ScenarioName;
+  /** Events and bytes the turn added to the desk's history. */
+  eventsAdded: number;
+  bytesAdded: number;
+  /** The whole history after the turn. */
+  eventsTotal: number;
+  bytesTotal: number;
+  /** The transcript (every model step's input) after the turn, characters of JSON. */
+  transcriptChars: number;
+  deskMs: number;
+  inProcessMs: number;
+  modelSteps: number;
+}
+
+/** One conversation per system to `checkpoints`' last turn; sizes measured around each checkpoint turn. */
+export async function historySection(
+  desk: DeskSystem,
+  inProcess: BenchSystem,
+  shop: BenchShop,
+  stubURL: string,
+  checkpoints: readonly number[],
+  log: Log,
+): Promise<HistoryPoint[]> {
+  await setStubLatency(stubURL, 0);
+  const deskConv = await desk.startConversation();
+  const localConv = await inProcess.startConversation();
+  const lastTurn = Math.max(...checkpoints);
+  const runs: string[] = [];
+  const runOf = (runId: string) => {
+    if (!runs.includes(runId)) runs.push(runId);
+    return runs.indexOf(runId) + 1;
+  };
+  runOf((await desk.historySize(deskConv.id)).runId);
+  const points: HistoryPoint[] = [];
+  let lastLog = Date.now();
+  for (let turn = 1; turn <= lastTurn; turn++) {
+    const measured = checkpoints.includes(turn);
+    // Measured turns are all the same scenario (the refund), so their sizes compare like for like;
+    // the turns between rotate through the three.
+    const s = measured ? scenario('refund') : SCENARIOS[(turn - 1) % SCENARIOS.length]!;
+    const before = measured ? await desk.historySize(deskConv.id) : undefined;
+    const textDesk = s.message(shop.orderFor(s));
+    const textLocal = s.message(shop.orderFor(s));
+    let deskMs = 0;
+    let inProcessMs = 0;
+    let modelSteps = 0;
+    for (const which of alternation(['desk', 'local'] as const, turn)) {
+      const t0 = performance.now();
+      if (which === 'desk') {
+        modelSteps = (await deskConv.send(textDesk)).modelSteps;
+        deskMs = performance.now() - t0;
+      } else {
+        await localConv.send(textLocal);
+        inProcessMs = performance.now() - t0;
+      }
+    }
+    if (measured && before) {
+      const after = await desk.historySize(deskConv.id);
+      const transcript = await desk.client.workflow.getHandle(deskConv.id).query(historyQuery);
+      runOf(before.runId);
+      const continuedAsNew = after.runId !== before.runId;
+      points.push({
+        turn,
+        continuedAsNew,
+        run: runOf(after.runId),
+        scenario: s.name,
+        eventsAdded: continuedAsNew ? after.events : after.events - before.events,
+        bytesAdded: continuedAsNew ? after.bytes : after.bytes - before.bytes,
+        eventsTotal: after.events,
+        bytesTotal: after.bytes,
+        transcriptChars: JSON.stringify(transcript).length,
+        deskMs,
+        inProcessMs,
+        modelSteps,
+      });
+      const p = points[points.length - 1]!;
+      log(`    turn ${turn}: +${p.eventsAdded} events, +${(p.bytesAdded / 1024).toFixed(1)} KiB (history ${(after.bytes / 1024).toFixed(0)} KiB${continuedAsNew ? ', continued as new' : ''})`);
+    } else if (Date.now() - lastLog > 5000) {
+      lastLog = Date.now();
+      log(`    turn ${turn}/${lastTurn}`);
+    }
+  }
+  return points;
+}
+
+export interface RssResult {
+  conversations: number;
+  rssIdleWorkerMiB: number;
+  rssWithConversationsMiB: number;
+  perConversationKiB: number;
+  /** The SDK's default maxCachedWorkflows on this machine (from the heap limit): conversations past it are evicted from the cache. */
+  defaultMaxCachedWorkflows: number;
+  startSeconds: number;
+  errors: number;
+}
+
+function readRssKiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `npm run worker` as a child process against the desk's server and the stub; `count` conversations
+ * each get one message (order status) and are left open, idle; the worker's RSS before and after.
+ */
+export async function rssSection(desk: DeskSystem, stubURL: string, count: number, log: Log): Promise<RssResult> {
+  await setStubLatency(stubURL, 0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-bench-worker-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'worker', 'main.ts')], {
+    cwd: path.join(__dirname, '..'),
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: desk.server.address,
+      TEMPORAL_NAMESPACE: 'default',
+      OPENAI_BASE_URL: stubURL,
+      OPENAI_API_KEY: 'bench',
+      OPENAI_MODEL: 'bench-stub',
+      SHOP_DB: path.join(dir, 'shop.db'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  runningChildren.add(child);
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the worker did not start within 60 s:\n${output}`)), 60_000);
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (output.includes('polling')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('exit', (code) => reject(new Error(`the worker exited (${code}):\n${output}`)));
+    });
+    await sleep(2000);
+    const before = readRssKiB(child.pid!);
+    const s = scenario('status');
+    const t0 = performance.now();
+    let done = 0;
+    let errors = 0;
+    let lastLog = Date.now();
+    const next = async (): Promise<void> => {
+      while (done + errors < count) {
+        const i = done + errors;
+        done++;
+        try {
+          await startWithMessage(desk.client, { customerId: CUSTOMER }, s.message(s.seedOrder), { workflowId: `rss-${i}-${Date.now()}` });
+        } catch {
+          done--;
+          errors++;
+        }
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log(`    ${done}/${count} conversations started`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, next));
+    const startSeconds = (performance.now() - t0) / 1000;
+    await sleep(3000);
+    const after = readRssKiB(child.pid!);
+    const heapMiB = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
+    return {
+      conversations: done,
+      rssIdleWorkerMiB: before / 1024,
+      rssWithConversationsMiB: after / 1024,
+      perConversationKiB: done ? (after - before) / done : NaN,
+      defaultMaxCachedWorkflows: Math.max(Math.floor((Math.max(heapMiB - 400, 0) * 250) / 1024), 10),
+      startSeconds,
+      errors,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => {
+      if (child.exitCode !== null) r(undefined);
+      else child.once('exit', r);
+      setTimeout(() => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }, 10_000).unref();
+    });
+    runningChildren.delete(child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -78,7 +78,7 @@ const trailEntry: z.ZodType<TrailEntry> = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const approval: z.ZodType<Approval> = z.strictObject({
+const approval: z.ZodType<Approval> = z.object({
   id: text,
   status: z.enum(['pending', 'escalated', 'approved', 'rejected', 'expired']),
   orderId: text,
@@ -112,7 +112,7 @@ export const carriedStateSchema: z.ZodType<ConversationState> = z.object({
   startedAt: isoTime,
   // No release made more than these: a longer list is refused, not cut (awaiting approvals are money decisions).
   approvals: z.array(approval).max(APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals).optional(),
-  approvalsFolded: z.strictObject({ approved: count, rejected: count, expired: count }).optional(),
+  approvalsFolded: z.object({ approved: count, rejected: count, expired: count }).optional(),
 });
 
 export const conversationInputSchema: z.ZodType<ConversationInput> = z.strictObject({

@@ -13,7 +13,10 @@ export default tseslint.config(
     files: ['**/*.ts'],
     // Type-aware: no-floating-promises needs the types. A promise nobody awaits or handles is a
     // lost error in a worker, and in workflow code a step that silently never happened.
-    languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -26,14 +29,31 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, 'openai', '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'better-sqlite3'].map((name) => ({
+          paths: [
+            ...nodeBuiltins,
+            'openai',
+            '@temporalio/activity',
+            '@temporalio/worker',
+            '@temporalio/client',
+            'better-sqlite3',
+          ].map((name) => ({
             name,
-            message: 'workflows/, agents/ and contract/ run in the deterministic sandbox: side effects belong in activities/.',
+            message:
+              'workflows/, agents/ and contract/ run in the deterministic sandbox: side effects belong in activities/.',
             allowTypeImports: true,
           })),
           patterns: [
             {
-              group: ['**/activities', '**/activities/**', '**/config/**', '**/client/**', '**/worker/**', 'openai/*', '@temporalio/worker/*', '@temporalio/activity/*'],
+              group: [
+                '**/activities',
+                '**/activities/**',
+                '**/config/**',
+                '**/client/**',
+                '**/worker/**',
+                'openai/*',
+                '@temporalio/worker/*',
+                '@temporalio/activity/*',
+              ],
               message: 'workflows/ may only type-import activity code: `import type ... from "../activities"`.',
               allowTypeImports: true,
             },

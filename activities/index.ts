@@ -9,7 +9,12 @@ import type { ModelStepRequest, ModelStepResult, ToolRunInput, ToolRunResult } f
 import { createModelStep } from './model';
 import type { ShopStore } from './store';
 import { createToolRunner } from './tools';
-import { createTranscriptResolver, withTranscript, type TranscriptCacheOptions, type TranscriptSource } from './transcripts';
+import {
+  createTranscriptResolver,
+  withTranscript,
+  type TranscriptCacheOptions,
+  type TranscriptSource,
+} from './transcripts';
 
 export interface DeskActivities {
   callModel(request: ModelStepRequest): Promise<ModelStepResult>;
@@ -30,5 +35,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): DeskActivities {
   const { callModel } = createModelStep({ openai: deps.openai, model: deps.model });
   const { runTool } = createToolRunner(deps.store, { refundApprovalLimitCents: deps.refundApprovalLimitCents });
-  return { callModel: withTranscript(callModel, createTranscriptResolver(deps.transcripts, deps.transcriptCache)), runTool };
+  return {
+    callModel: withTranscript(callModel, createTranscriptResolver(deps.transcripts, deps.transcriptCache)),
+    runTool,
+  };
 }

@@ -26,14 +26,15 @@ export interface ModelConfig {
 }
 
 /** An empty variable (`OPENAI_API_KEY=` in a .env file) means unset. */
-const optionalText = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().optional());
+const optionalText = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z.string().trim().optional(),
+);
 
 const envSchema = z.object({
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalText.pipe(
-    z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://localhost:11434/v1' })
-      .optional(),
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://localhost:11434/v1' }).optional(),
   ),
   OPENAI_MODEL: optionalText,
   OPENAI_TIMEOUT_MS: optionalText.pipe(
@@ -80,6 +81,7 @@ export function loadModelConfig(env: NodeJS.ProcessEnv = process.env): ModelConf
 
 /** One log line describing the configuration; says whether a key is set, never what it is. */
 export function describeModelConfig(cfg: ModelConfig): string {
-  const base = cfg.baseURL ?? (cfg.mode === 'offline' ? 'offline model (started by the desk)' : 'https://api.openai.com/v1');
+  const base =
+    cfg.baseURL ?? (cfg.mode === 'offline' ? 'offline model (started by the desk)' : 'https://api.openai.com/v1');
   return `model: mode=${cfg.mode} baseURL=${base} model=${cfg.model} timeout=${cfg.timeoutMs}ms key: ${cfg.apiKey ? 'set' : 'unset'}`;
 }

@@ -12,12 +12,7 @@
  * the refusal.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
@@ -60,7 +55,10 @@ export const SHARED_CONTEXT_NOTE =
   'You see the whole conversation so far, including the turns, tool calls and tool results of the other agents of this desk; continue from where they left off and do not ask for what is already known.';
 
 const transferParameters = z.object({
-  reason: z.string().min(1).describe('Why the conversation is handed over, in one short sentence the next agent can act on.'),
+  reason: z
+    .string()
+    .min(1)
+    .describe('Why the conversation is handed over, in one short sentence the next agent can act on.'),
 });
 /** Derived once from zod, never written by hand; `$schema` dropped because some compatible servers reject it. */
 const TRANSFER_JSON_SCHEMA = withoutSchemaKey(z.toJSONSchema(transferParameters, { io: 'input' }));
@@ -87,22 +85,18 @@ export function createOpenAIClient(cfg: Pick<ModelConfig, 'apiKey' | 'baseURL' |
 /** The function tools and handoff tools one agent is offered. */
 export function agentTools(agent: AgentName, catalog: ToolCatalog): ChatCompletionFunctionTool[] {
   const spec = AGENTS[agent];
-  const functionTools = spec.tools.map(
-    (name): ChatCompletionFunctionTool => ({
-      type: 'function',
-      function: { name, description: catalog.TOOLS[name].description, parameters: catalog.toolJsonSchema(name) },
-    }),
-  );
-  const handoffTools = spec.handoffs.map(
-    (target): ChatCompletionFunctionTool => ({
-      type: 'function',
-      function: {
-        name: handoffToolName(target),
-        description: `Hand the conversation over to the ${target} agent. ${AGENTS[target].description}`,
-        parameters: TRANSFER_JSON_SCHEMA,
-      },
-    }),
-  );
+  const functionTools = spec.tools.map((name): ChatCompletionFunctionTool => ({
+    type: 'function',
+    function: { name, description: catalog.TOOLS[name].description, parameters: catalog.toolJsonSchema(name) },
+  }));
+  const handoffTools = spec.handoffs.map((target): ChatCompletionFunctionTool => ({
+    type: 'function',
+    function: {
+      name: handoffToolName(target),
+      description: `Hand the conversation over to the ${target} agent. ${AGENTS[target].description}`,
+      parameters: TRANSFER_JSON_SCHEMA,
+    },
+  }));
   return [...functionTools, ...handoffTools];
 }
 
@@ -182,7 +176,11 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
     } catch (err) {
       if (cancelled?.aborted) throw cancelled.reason;
       if (deadline.aborted) {
-        throw failure('ModelCall.Timeout', `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`, true);
+        throw failure(
+          'ModelCall.Timeout',
+          `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`,
+          true,
+        );
       }
       const classified = classifyModelError(err, context);
       if (classified instanceof ApplicationFailure) throw classified;
@@ -299,13 +297,24 @@ export function classifyModelError(err: unknown, context: ErrorContext = {}): Ap
     case 409:
       return failure('ModelCall.Conflict', `The model server reported a conflict ${said}`, true, details);
     case 422:
-      return failure('ModelCall.Unprocessable', `The model server could not process the request ${said}`, false, details);
+      return failure(
+        'ModelCall.Unprocessable',
+        `The model server could not process the request ${said}`,
+        false,
+        details,
+      );
     case 429:
       // Out of credit is not transient: retrying cannot fix it.
       if (err.code === 'insufficient_quota') {
         return failure('ModelCall.QuotaExceeded', `The model provider's quota is used up ${said}`, false, details);
       }
-      return failure('ModelCall.RateLimited', `The model server is rate limiting ${said}`, true, details, retryAfterMs(err.headers));
+      return failure(
+        'ModelCall.RateLimited',
+        `The model server is rate limiting ${said}`,
+        true,
+        details,
+        retryAfterMs(err.headers),
+      );
   }
   if (status >= 500) return failure('ModelCall.ServerError', `The model server failed ${said}`, true, details);
   return failure('ModelCall.Rejected', `The model server rejected the request ${said}`, false, details);

@@ -46,7 +46,10 @@ export interface TranscriptResolver {
   readonly stats: TranscriptStats;
 }
 
-export function createTranscriptResolver(source: TranscriptSource, opts: TranscriptCacheOptions = {}): TranscriptResolver {
+export function createTranscriptResolver(
+  source: TranscriptSource,
+  opts: TranscriptCacheOptions = {},
+): TranscriptResolver {
   const maxChars = opts.maxChars ?? 64 * 1024 * 1024;
   const cache = new Map<string, Entry>();
   let chars = 0;

@@ -5,7 +5,7 @@ export const billing = {
   name: 'billing',
   description: 'Billing specialist: refunds, payments and invoices.',
   instructions: [
-    'You are the billing specialist of an online shop\'s customer-service desk.',
+    "You are the billing specialist of an online shop's customer-service desk.",
     'You handle refunds, payments and invoices.',
     'Before any refund, call get_order_status for the order and refund at most what was paid and not yet refunded.',
     'Tell the customer exactly what was refunded. If a refund is refused, explain why.',

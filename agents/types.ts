@@ -12,7 +12,6 @@ export type { ToolName };
 export const AGENT_NAMES = ['receptionist', 'order', 'billing', 'tech'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
-
 export interface AgentSpec {
   readonly name: AgentName;
   /** One line: what this agent handles. Used in the transfer tool's description. */
@@ -35,4 +34,3 @@ export function handoffToolName(agent: AgentName): string {
 export function isAgentName(name: string): name is AgentName {
   return (AGENT_NAMES as readonly string[]).includes(name);
 }
-

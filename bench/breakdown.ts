@@ -57,7 +57,9 @@ const id = (x: Id | null | undefined): number => (x === null || x === undefined 
 export function turnBreakdown(events: readonly Event[]): TurnBreakdown | undefined {
   const accepted = events.findLastIndex((e) => e.eventType === EVENT.WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
   if (accepted < 0) return undefined;
-  const completedAt = events.findIndex((e, i) => i > accepted && e.eventType === EVENT.WORKFLOW_EXECUTION_UPDATE_COMPLETED);
+  const completedAt = events.findIndex(
+    (e, i) => i > accepted && e.eventType === EVENT.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+  );
   if (completedAt < 0) return undefined;
   // The turn starts with the workflow task that accepted the update.
   const from = events.findLastIndex((e, i) => i < accepted && e.eventType === EVENT.WORKFLOW_TASK_SCHEDULED);

@@ -54,7 +54,8 @@ export class InProcessConversation {
       this.history.push({ role: 'assistant', agent, content: result.text, toolCalls: calls });
       let stopped: string | undefined;
       for (const [index, call] of calls.entries()) {
-        const answer = (r: ToolRunResult) => this.history.push({ role: 'tool', toolCallId: call.id, name: call.name, content: JSON.stringify(r) });
+        const answer = (r: ToolRunResult) =>
+          this.history.push({ role: 'tool', toolCallId: call.id, name: call.name, content: JSON.stringify(r) });
         if (stopped !== undefined) {
           answer({ ok: false, code: 'invalid_state', message: `not run: ${stopped}` });
           continue;

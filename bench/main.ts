@@ -42,7 +42,10 @@ export interface ServerSetting {
 }
 
 const TUNED: ServerSetting = { dynamicConfig: TUNED_DYNAMIC_CONFIG, sqlitePragmas: TUNED_SQLITE_PRAGMAS };
-const tunedWith = (dynamicConfig: Record<string, DynamicConfigValue>, sqlitePragmas: Record<string, string> = {}): ServerSetting => ({
+const tunedWith = (
+  dynamicConfig: Record<string, DynamicConfigValue>,
+  sqlitePragmas: Record<string, string> = {},
+): ServerSetting => ({
   dynamicConfig: { ...TUNED.dynamicConfig, ...dynamicConfig },
   sqlitePragmas: { ...TUNED.sqlitePragmas, ...sqlitePragmas },
 });
@@ -56,7 +59,10 @@ export const SERVER_SETTINGS: Record<string, ServerSetting> = {
   stock: { dynamicConfig: {}, sqlitePragmas: {} },
   tuned: TUNED,
   // Tuned but for one thing, to see what each part is worth.
-  'no-transfer': { dynamicConfig: { 'system.enableActivityEagerExecution': true }, sqlitePragmas: TUNED_SQLITE_PRAGMAS },
+  'no-transfer': {
+    dynamicConfig: { 'system.enableActivityEagerExecution': true },
+    sqlitePragmas: TUNED_SQLITE_PRAGMAS,
+  },
   'eager-off': tunedWith({ 'system.enableActivityEagerExecution': false }),
   'no-wal': { dynamicConfig: TUNED_DYNAMIC_CONFIG, sqlitePragmas: {} },
   'sync-full': tunedWith({}, { synchronous: 'full' }),
@@ -92,16 +98,23 @@ function parseArgs(argv: string[]): Plan {
   const withValue = ['--servers', '--out', '--sections', '--levels'];
   const known = new Set(['--quick', ...withValue]);
   for (const [i, a] of argv.entries()) {
-    if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: --quick, --servers a,b, --out DIR, --sections ${SECTIONS.join(',')}, --levels 1,10,50,200`);
+    if (a.startsWith('--') && !known.has(a))
+      throw new Error(
+        `unknown option ${a}; options: --quick, --servers a,b, --out DIR, --sections ${SECTIONS.join(',')}, --levels 1,10,50,200`,
+      );
     if (!a.startsWith('--') && !withValue.includes(argv[i - 1] ?? '')) throw new Error(`unexpected argument ${a}`);
   }
   // Quick mode leaves out 200 at once: the desk's first turns alone take about a minute there.
   const levels = (value('--levels') ?? (quick ? '1,10,50' : '1,10,50,200')).split(',').map(Number);
-  if (levels.some((l) => !Number.isInteger(l) || l < 1 || l > 500)) throw new Error('--levels takes whole numbers from 1 to 500');
+  if (levels.some((l) => !Number.isInteger(l) || l < 1 || l > 500))
+    throw new Error('--levels takes whole numbers from 1 to 500');
   const servers = (value('--servers') ?? 'stock,tuned').split(',').filter(Boolean);
-  for (const s of servers) if (!SERVER_SETTINGS[s]) throw new Error(`unknown server setting ${s}; known: ${Object.keys(SERVER_SETTINGS).join(', ')}`);
+  for (const s of servers)
+    if (!SERVER_SETTINGS[s])
+      throw new Error(`unknown server setting ${s}; known: ${Object.keys(SERVER_SETTINGS).join(', ')}`);
   const sections = (value('--sections') ?? SECTIONS.join(',')).split(',').filter(Boolean) as Section[];
-  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; known: ${SECTIONS.join(', ')}`);
+  for (const s of sections)
+    if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; known: ${SECTIONS.join(', ')}`);
   return {
     mode: quick ? 'quick' : 'full',
     servers,
@@ -115,7 +128,9 @@ function parseArgs(argv: string[]): Plan {
 }
 
 function startStub(): Promise<{ baseURL: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'model-stub-main.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'model-stub-main.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -134,7 +149,12 @@ async function main(): Promise<void> {
   const plan = parseArgs(process.argv.slice(2));
   checkSeed();
   installRuntime('ERROR');
-  log(`${plan.mode} run: servers ${plan.servers.join(', ')}; sections ${plan.sections.join(', ')}; ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `${plan.mode} run: servers ${plan.servers.join(', ')}; sections ${plan.sections.join(', ')}; ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const loadBefore = os.loadavg();
   // Every temporary file of this run (shop, dev-server database, worker's shop) under one folder,
   // removed at the end or on Ctrl-C: os.tmpdir() reads TMPDIR, and the children inherit it.
@@ -155,7 +175,10 @@ async function main(): Promise<void> {
   const shop = await BenchShop.open();
   const inProcess = inProcessSystem(benchActivities(shop, stub.baseURL).inProcess);
   log('bundling the workflow code once for every server...');
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+  });
 
   const latency: (TurnSample & { phase: string })[] = [];
   const sweep: (SweepResult & { phase: string })[] = [];
@@ -177,7 +200,9 @@ async function main(): Promise<void> {
         const systems = [inProcess, desk];
         if (plan.sections.includes('latency')) {
           for (const latencyMs of [0, 300]) {
-            log(`  latency: the three scenarios, model ${latencyMs} ms, ${plan.rounds[latencyMs]} rounds, ${systems.map((s) => s.name).join(' / ')} alternating`);
+            log(
+              `  latency: the three scenarios, model ${latencyMs} ms, ${plan.rounds[latencyMs]} rounds, ${systems.map((s) => s.name).join(' / ')} alternating`,
+            );
             await shop.reset();
             const samples = await latencySection(systems, shop, stub.baseURL, latencyMs, plan.rounds[latencyMs]!, log);
             latency.push(...samples.map((x) => ({ ...x, phase: name })));
@@ -186,15 +211,25 @@ async function main(): Promise<void> {
           }
         }
         if (plan.sections.includes('sweep')) {
-          log(`  sweep: ${plan.sweep.levels.join(' / ')} customers at once, refunds, model ${plan.sweep.latencyMs} ms, ${plan.sweep.durationMs / 1000} s each`);
-          const levels = await sweepSection(systems, shop, stub.baseURL, { ...plan.sweep, beforeLevel: async () => void (await desk.endAll()) }, log);
+          log(
+            `  sweep: ${plan.sweep.levels.join(' / ')} customers at once, refunds, model ${plan.sweep.latencyMs} ms, ${plan.sweep.durationMs / 1000} s each`,
+          );
+          const levels = await sweepSection(
+            systems,
+            shop,
+            stub.baseURL,
+            { ...plan.sweep, beforeLevel: async () => void (await desk.endAll()) },
+            log,
+          );
           sweep.push(...levels.map((x) => ({ ...x, phase: name })));
           await desk.endAll();
         }
         // History size and worker memory do not depend on the server's settings: measured once, on the last.
         const last = index === plan.servers.length - 1;
         if (last && plan.sections.includes('history')) {
-          log(`  history: one conversation to turn ${Math.max(...plan.historyCheckpoints)}, sizes at turns ${plan.historyCheckpoints.join(', ')}`);
+          log(
+            `  history: one conversation to turn ${Math.max(...plan.historyCheckpoints)}, sizes at turns ${plan.historyCheckpoints.join(', ')}`,
+          );
           await shop.reset();
           history = await historySection(desk, inProcess, shop, stub.baseURL, plan.historyCheckpoints, log);
           await desk.endAll();
@@ -202,7 +237,9 @@ async function main(): Promise<void> {
         if (last && plan.sections.includes('rss')) {
           log(`  rss: a worker process with ${plan.rssConversations} idle conversations`);
           rss = await rssSection(desk, stub.baseURL, plan.rssConversations, log);
-          log(`    worker RSS ${rss.rssIdleWorkerMiB.toFixed(0)} MiB idle -> ${rss.rssWithConversationsMiB.toFixed(0)} MiB with ${rss.conversations} conversations`);
+          log(
+            `    worker RSS ${rss.rssIdleWorkerMiB.toFixed(0)} MiB idle -> ${rss.rssWithConversationsMiB.toFixed(0)} MiB with ${rss.conversations} conversations`,
+          );
         }
       } finally {
         await desk.close();

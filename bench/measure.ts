@@ -66,7 +66,16 @@ async function timedTurn(
       ...(!ok && { error: `unexpected reply after ${reply.modelSteps} model steps: ${reply.text.slice(0, 120)}` }),
     };
   } catch (err) {
-    return { system: system.name, conversationId: conv.id, scenario: s.name, ...meta, ms: performance.now() - t0, modelSteps: 0, ok: false, error: String(err) };
+    return {
+      system: system.name,
+      conversationId: conv.id,
+      scenario: s.name,
+      ...meta,
+      ms: performance.now() - t0,
+      modelSteps: 0,
+      ok: false,
+      error: String(err),
+    };
   }
 }
 
@@ -107,7 +116,11 @@ export interface BreakdownSample extends TurnBreakdown {
 }
 
 /** Where the desk's timed turns spent their time (read from their histories after the timing). */
-export async function breakdowns(desk: DeskSystem, samples: readonly TurnSample[], perScenario: number): Promise<BreakdownSample[]> {
+export async function breakdowns(
+  desk: DeskSystem,
+  samples: readonly TurnSample[],
+  perScenario: number,
+): Promise<BreakdownSample[]> {
   const out: BreakdownSample[] = [];
   for (const s of SCENARIOS) {
     const mine = samples.filter((x) => x.system === desk.name && x.scenario === s.name && x.ok).slice(-perScenario);
@@ -150,7 +163,9 @@ export async function sweepLevel(
   const s = scenario('refund');
   const conversations = [];
   for (let i = 0; i < concurrency; i += 50) {
-    conversations.push(...(await Promise.all(Array.from({ length: Math.min(50, concurrency - i) }, () => system.startConversation()))));
+    conversations.push(
+      ...(await Promise.all(Array.from({ length: Math.min(50, concurrency - i) }, () => system.startConversation()))),
+    );
   }
   const samples: number[] = [];
   let steps = 0;
@@ -200,7 +215,13 @@ export async function sweepSection(
   systems: readonly BenchSystem[],
   shop: BenchShop,
   stubURL: string,
-  opts: { levels: readonly number[]; latencyMs: number; durationMs: number; maxTurns: number; beforeLevel?: () => Promise<void> },
+  opts: {
+    levels: readonly number[];
+    latencyMs: number;
+    durationMs: number;
+    maxTurns: number;
+    beforeLevel?: () => Promise<void>;
+  },
   log: Log,
 ): Promise<SweepResult[]> {
   await setStubLatency(stubURL, opts.latencyMs);
@@ -303,7 +324,9 @@ export async function historySection(
         modelSteps,
       });
       const p = points[points.length - 1]!;
-      log(`    turn ${turn}: +${p.eventsAdded} events, +${(p.bytesAdded / 1024).toFixed(1)} KiB (history ${(after.bytes / 1024).toFixed(0)} KiB${continuedAsNew ? ', continued as new' : ''})`);
+      log(
+        `    turn ${turn}: +${p.eventsAdded} events, +${(p.bytesAdded / 1024).toFixed(1)} KiB (history ${(after.bytes / 1024).toFixed(0)} KiB${continuedAsNew ? ', continued as new' : ''})`,
+      );
     } else if (Date.now() - lastLog > 5000) {
       lastLog = Date.now();
       log(`    turn ${turn}/${lastTurn}`);
@@ -377,7 +400,9 @@ export async function rssSection(desk: DeskSystem, stubURL: string, count: numbe
         const i = done + errors;
         done++;
         try {
-          await startWithMessage(desk.client, { customerId: CUSTOMER }, s.message(s.seedOrder), { workflowId: `rss-${i}-${Date.now()}` });
+          await startWithMessage(desk.client, { customerId: CUSTOMER }, s.message(s.seedOrder), {
+            workflowId: `rss-${i}-${Date.now()}`,
+          });
         } catch {
           done--;
           errors++;

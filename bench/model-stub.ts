@@ -34,7 +34,13 @@ export async function startModelStub(opts: { port?: number; latencyMs?: number }
             role: 'assistant',
             content: null,
             refusal: null,
-            tool_calls: [{ id: `call_${responses}`, type: 'function', function: { name: decision.name, arguments: JSON.stringify(decision.args) } }],
+            tool_calls: [
+              {
+                id: `call_${responses}`,
+                type: 'function',
+                function: { name: decision.name, arguments: JSON.stringify(decision.args) },
+              },
+            ],
           }
         : { role: 'assistant', content: decision.text, refusal: null };
     return {
@@ -53,7 +59,8 @@ export async function startModelStub(opts: { port?: number; latencyMs?: number }
         const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
         if (req.method === 'POST' && path === '/control') {
           const value = Number((JSON.parse(text || '{}') as { latencyMs?: unknown }).latencyMs);
-          if (!Number.isFinite(value) || value < 0) return send(res, 400, { error: { message: 'latencyMs must be a number >= 0' } });
+          if (!Number.isFinite(value) || value < 0)
+            return send(res, 400, { error: { message: 'latencyMs must be a number >= 0' } });
           latencyMs = value;
           return send(res, 200, { latencyMs });
         }
@@ -90,7 +97,10 @@ export async function startModelStub(opts: { port?: number; latencyMs?: number }
 
 /** Set the stub's delay (from the benchmark process). */
 export async function setStubLatency(baseURL: string, latencyMs: number): Promise<void> {
-  const res = await fetch(baseURL.replace(/\/v1$/, '/control'), { method: 'POST', body: JSON.stringify({ latencyMs }) });
+  const res = await fetch(baseURL.replace(/\/v1$/, '/control'), {
+    method: 'POST',
+    body: JSON.stringify({ latencyMs }),
+  });
   if (!res.ok) throw new Error(`model stub refused latency ${latencyMs}: ${res.status} ${await res.text()}`);
 }
 
@@ -102,4 +112,3 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('error', reject);
   });
 }
-

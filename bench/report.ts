@@ -20,7 +20,12 @@ export interface BenchResults {
     loadAverageAfter: number[];
     durationSeconds: number;
   };
-  servers: { name: string; label: string; dynamicConfig: Readonly<Record<string, unknown>>; sqlitePragmas: Readonly<Record<string, string>> }[];
+  servers: {
+    name: string;
+    label: string;
+    dynamicConfig: Readonly<Record<string, unknown>>;
+    sqlitePragmas: Readonly<Record<string, string>>;
+  }[];
   /** `phase`: the server setting whose run the sample belongs to (the in-process loop ran in each). */
   latency: (TurnSample & { phase: string })[];
   sweep: (SweepResult & { phase: string })[];
@@ -33,7 +38,14 @@ export interface BenchResults {
 const IN_PROCESS = 'in-process';
 
 /** Per-step or per-turn p50 of one system in one phase, at one latency, one scenario. */
-function p50(r: BenchResults, phase: string, system: string, latencyMs: number, sc: ScenarioName, perStep: boolean): number {
+function p50(
+  r: BenchResults,
+  phase: string,
+  system: string,
+  latencyMs: number,
+  sc: ScenarioName,
+  perStep: boolean,
+): number {
   const xs = r.latency
     .filter((s) => s.phase === phase && s.system === system && s.latencyMs === latencyMs && s.scenario === sc && s.ok)
     .map((s) => (perStep ? s.ms / s.modelSteps : s.ms));
@@ -60,9 +72,24 @@ export function goals(r: BenchResults): Goal[] {
   const out: Goal[] = [];
   for (const s of r.servers) {
     const step0 = p50(r, s.name, s.label, 0, 'refund', true);
-    if (Number.isFinite(step0)) out.push({ goal: '0 ms model: <= 15 ms per model step p50 (refund turn)', server: s.label, value: `${fmt(step0)} ms`, met: step0 <= 15 });
-    const added = addedFraction(p50(r, s.name, s.label, 300, 'refund', false), p50(r, s.name, IN_PROCESS, 300, 'refund', false));
-    if (Number.isFinite(added)) out.push({ goal: '300 ms model: <= 5 % added to a turn (refund turn)', server: s.label, value: `${fmt(added * 100)} %`, met: added <= 0.05 });
+    if (Number.isFinite(step0))
+      out.push({
+        goal: '0 ms model: <= 15 ms per model step p50 (refund turn)',
+        server: s.label,
+        value: `${fmt(step0)} ms`,
+        met: step0 <= 15,
+      });
+    const added = addedFraction(
+      p50(r, s.name, s.label, 300, 'refund', false),
+      p50(r, s.name, IN_PROCESS, 300, 'refund', false),
+    );
+    if (Number.isFinite(added))
+      out.push({
+        goal: '300 ms model: <= 5 % added to a turn (refund turn)',
+        server: s.label,
+        value: `${fmt(added * 100)} %`,
+        met: added <= 0.05,
+      });
     const at50 = r.sweep.find((x) => x.phase === s.name && x.system === s.label && x.concurrency === 50);
     if (at50 && at50.samples.length > 0) {
       const tail = ratio(percentile(at50.samples, 99), percentile(at50.samples, 50));
@@ -73,7 +100,12 @@ export function goals(r: BenchResults): Goal[] {
   const h90 = r.history.find((h) => h.turn === 90);
   if (h10 && h90) {
     const g = ratio(h90.bytesAdded, h10.bytesAdded);
-    out.push({ goal: 'history bytes per turn at turn 90 within 1.5x of turn 10', server: 'any', value: `${fmt(g, 2)}x`, met: g <= 1.5 });
+    out.push({
+      goal: 'history bytes per turn at turn 90 within 1.5x of turn 10',
+      server: 'any',
+      value: `${fmt(g, 2)}x`,
+      met: g <= 1.5,
+    });
   }
   return out;
 }
@@ -87,8 +119,12 @@ export function renderMarkdown(r: BenchResults): string {
   );
   const describe = (s: BenchResults['servers'][number]) =>
     [
-      Object.keys(s.dynamicConfig).length ? `dynamic config \`${JSON.stringify(s.dynamicConfig)}\`` : 'the dev server\'s own dynamic config',
-      Object.keys(s.sqlitePragmas).length ? `SQLite pragmas \`${JSON.stringify(s.sqlitePragmas)}\`` : 'SQLite\'s own defaults',
+      Object.keys(s.dynamicConfig).length
+        ? `dynamic config \`${JSON.stringify(s.dynamicConfig)}\``
+        : "the dev server's own dynamic config",
+      Object.keys(s.sqlitePragmas).length
+        ? `SQLite pragmas \`${JSON.stringify(s.sqlitePragmas)}\``
+        : "SQLite's own defaults",
     ].join(', ');
   parts.push(`Server settings: ${r.servers.map((s) => `**${s.name}**: ${describe(s)}`).join('; ')}.`);
 
@@ -122,7 +158,10 @@ export function renderMarkdown(r: BenchResults): string {
       }
       return row;
     });
-    parts.push(`### Model at 300 ms: turn p50 and what durability adds (${roundsOf(r, 300)} rounds)\n\n` + markdownTable(header300, rows300));
+    parts.push(
+      `### Model at 300 ms: turn p50 and what durability adds (${roundsOf(r, 300)} rounds)\n\n` +
+        markdownTable(header300, rows300),
+    );
     const errs = r.servers.map((s) => `${s.name}: ${errorsOf(r, s.name, 0) + errorsOf(r, s.name, 300)}`).join(', ');
     parts.push(`Wrong or failed turns in these rounds (both systems): ${errs}.`);
   }
@@ -132,7 +171,9 @@ export function renderMarkdown(r: BenchResults): string {
     for (const s of r.servers) {
       for (const latencyMs of [0, 300]) {
         for (const sc of SCENARIOS) {
-          const xs = r.breakdown.filter((b) => b.phase === s.name && b.latencyMs === latencyMs && b.scenario === sc.name);
+          const xs = r.breakdown.filter(
+            (b) => b.phase === s.name && b.latencyMs === latencyMs && b.scenario === sc.name,
+          );
           if (xs.length === 0) continue;
           const med = (f: (b: BreakdownSample) => number) => median(xs.map(f));
           const client = med((b) => b.clientMs);
@@ -143,10 +184,28 @@ export function renderMarkdown(r: BenchResults): string {
             sc.title,
             fmt(client, 0),
             fmt(server, 0),
-            `${fmt(med((b) => b.workflowTaskDispatchMs), 0)} (${fmt(med((b) => b.workflowTasks), 0)} tasks)`,
-            fmt(med((b) => b.workflowTaskRunMs), 0),
-            `${fmt(med((b) => b.activityDispatchMs), 1)} (${fmt(med((b) => b.activities), 0)} activities)`,
-            fmt(med((b) => b.activityRunMs), 0),
+            `${fmt(
+              med((b) => b.workflowTaskDispatchMs),
+              0,
+            )} (${fmt(
+              med((b) => b.workflowTasks),
+              0,
+            )} tasks)`,
+            fmt(
+              med((b) => b.workflowTaskRunMs),
+              0,
+            ),
+            `${fmt(
+              med((b) => b.activityDispatchMs),
+              1,
+            )} (${fmt(
+              med((b) => b.activities),
+              0,
+            )} activities)`,
+            fmt(
+              med((b) => b.activityRunMs),
+              0,
+            ),
           ]);
         }
       }
@@ -157,7 +216,20 @@ export function renderMarkdown(r: BenchResults): string {
         `Workflow task run: started to completed (the worker running the workflow code, the round trip and the server's write). ` +
         `Activity dispatch: scheduled to started (about 0 with eager execution). Activity run: started to completed (the model step or tool, the completion round trip and write). ` +
         `Sums per turn, in ms.\n\n` +
-        markdownTable(['system', 'model', 'scenario', 'client turn', 'server span', 'workflow task dispatch', 'workflow task run', 'activity dispatch', 'activity run'], rows),
+        markdownTable(
+          [
+            'system',
+            'model',
+            'scenario',
+            'client turn',
+            'server span',
+            'workflow task dispatch',
+            'workflow task run',
+            'activity dispatch',
+            'activity run',
+          ],
+          rows,
+        ),
     );
   }
 
@@ -179,7 +251,10 @@ export function renderMarkdown(r: BenchResults): string {
     const lat = r.sweep[0]!.latencyMs;
     parts.push(
       `### Concurrency sweep: refund requests, model at ${lat} ms\n\nEach customer sends one refund request after another in its own conversation, at least two; latencies leave out each customer's first turn (all customers start at once), so later turns take 3 model steps (billing already has the customer). Turns/s counts every turn.\n\n` +
-        markdownTable(['system', 'at once', 'turns/s', 'p50 ms', 'p99 ms', 'p99/p50', 'errors', 'model steps/turn'], rows),
+        markdownTable(
+          ['system', 'at once', 'turns/s', 'p50 ms', 'p99 ms', 'p99/p50', 'errors', 'model steps/turn'],
+          rows,
+        ),
     );
   }
 
@@ -198,7 +273,20 @@ export function renderMarkdown(r: BenchResults): string {
     parts.push(
       `### History per turn (one conversation, the three scenarios in turn, model at 0 ms)\n\n` +
         `Events and bytes the turn added to the conversation's history (as the server counts them: describe's historyLength and historySize); history KiB is the current run's, which continue-as-new starts afresh; transcript KiB is the JSON of the transcript, every model step's input.\n\n` +
-        markdownTable(['turn', 'run', 'scenario', 'events added', 'KiB added', 'history KiB', 'transcript KiB', 'desk turn ms', 'in-process turn ms'], rows),
+        markdownTable(
+          [
+            'turn',
+            'run',
+            'scenario',
+            'events added',
+            'KiB added',
+            'history KiB',
+            'transcript KiB',
+            'desk turn ms',
+            'in-process turn ms',
+          ],
+          rows,
+        ),
     );
   }
 
@@ -213,7 +301,13 @@ export function renderMarkdown(r: BenchResults): string {
 
   const g = goals(r);
   if (g.length > 0) {
-    parts.push(`### Issue 11's goals\n\n` + markdownTable(['goal', 'server', 'measured', 'met'], g.map((x) => [x.goal, x.server, x.value, x.met === undefined ? '-' : x.met ? 'yes' : 'no'])));
+    parts.push(
+      `### Issue 11's goals\n\n` +
+        markdownTable(
+          ['goal', 'server', 'measured', 'met'],
+          g.map((x) => [x.goal, x.server, x.value, x.met === undefined ? '-' : x.met ? 'yes' : 'no']),
+        ),
+    );
   }
   return parts.join('\n\n') + '\n';
 }
@@ -232,7 +326,10 @@ export async function renderChart(r: BenchResults): Promise<Buffer> {
   const H = 460;
   const panels: ChartConfiguration[] = [];
   const labels = SCENARIOS.map((s) => s.title);
-  const systems = [{ name: IN_PROCESS, phase: r.servers[r.servers.length - 1]?.name ?? '' }, ...r.servers.map((s) => ({ name: s.label, phase: s.name }))];
+  const systems = [
+    { name: IN_PROCESS, phase: r.servers[r.servers.length - 1]?.name ?? '' },
+    ...r.servers.map((s) => ({ name: s.label, phase: s.name })),
+  ];
 
   if (r.latency.length > 0) {
     panels.push({
@@ -256,7 +353,13 @@ export async function renderChart(r: BenchResults): Promise<Buffer> {
         labels,
         datasets: r.servers.map((s, i) => ({
           label: s.label,
-          data: SCENARIOS.map((sc) => addedFraction(p50(r, s.name, s.label, 300, sc.name, false), p50(r, s.name, IN_PROCESS, 300, sc.name, false)) * 100),
+          data: SCENARIOS.map(
+            (sc) =>
+              addedFraction(
+                p50(r, s.name, s.label, 300, sc.name, false),
+                p50(r, s.name, IN_PROCESS, 300, sc.name, false),
+              ) * 100,
+          ),
           backgroundColor: COLORS[(i + 1) % COLORS.length],
         })),
       },
@@ -284,8 +387,16 @@ export async function renderChart(r: BenchResults): Promise<Buffer> {
       type: 'line',
       data: { labels: levels.map(String), datasets: series },
       options: {
-        plugins: { title: { display: true, text: `Concurrency sweep (refunds, model ${r.sweep[0]!.latencyMs} ms): turn latency, log scale` } },
-        scales: { y: { type: 'logarithmic', title: { display: true, text: 'ms per turn' } }, x: { title: { display: true, text: 'customers at once' } } },
+        plugins: {
+          title: {
+            display: true,
+            text: `Concurrency sweep (refunds, model ${r.sweep[0]!.latencyMs} ms): turn latency, log scale`,
+          },
+        },
+        scales: {
+          y: { type: 'logarithmic', title: { display: true, text: 'ms per turn' } },
+          x: { title: { display: true, text: 'customers at once' } },
+        },
       },
     });
   }
@@ -295,11 +406,22 @@ export async function renderChart(r: BenchResults): Promise<Buffer> {
       data: {
         labels: r.history.map((h) => `turn ${h.turn}`),
         datasets: [
-          { label: 'history KiB added by the turn', data: r.history.map((h) => h.bytesAdded / 1024), backgroundColor: COLORS[2] },
-          { label: 'transcript KiB (each model step\'s input)', data: r.history.map((h) => h.transcriptChars / 1024), backgroundColor: COLORS[5] },
+          {
+            label: 'history KiB added by the turn',
+            data: r.history.map((h) => h.bytesAdded / 1024),
+            backgroundColor: COLORS[2],
+          },
+          {
+            label: "transcript KiB (each model step's input)",
+            data: r.history.map((h) => h.transcriptChars / 1024),
+            backgroundColor: COLORS[5],
+          },
         ],
       },
-      options: { plugins: { title: { display: true, text: 'History growth per turn' } }, scales: { y: { beginAtZero: true, title: { display: true, text: 'KiB' } } } },
+      options: {
+        plugins: { title: { display: true, text: 'History growth per turn' } },
+        scales: { y: { beginAtZero: true, title: { display: true, text: 'KiB' } } },
+      },
     });
   }
 
@@ -312,16 +434,23 @@ export async function renderChart(r: BenchResults): Promise<Buffer> {
   ctx.fillRect(0, 0, page.width, page.height);
   ctx.fillStyle = '#222222';
   ctx.font = 'bold 20px sans-serif';
-  ctx.fillText(`durable-service-desk: npm run bench (${r.meta.mode}), ${r.meta.date.slice(0, 16).replace('T', ' ')} UTC, ${r.meta.cores} cores, shared machine`, 16, 28);
+  ctx.fillText(
+    `durable-service-desk: npm run bench (${r.meta.mode}), ${r.meta.date.slice(0, 16).replace('T', ' ')} UTC, ${r.meta.cores} cores, shared machine`,
+    16,
+    28,
+  );
   for (const [i, config] of panels.entries()) {
     const canvas = createCanvas(W, H);
     const c2 = canvas.getContext('2d');
     c2.fillStyle = '#ffffff';
     c2.fillRect(0, 0, W, H);
-    const chart = new Chart(c2 as unknown as ConstructorParameters<typeof Chart>[0], {
-      ...config,
-      options: { ...config.options, animation: false, responsive: false, devicePixelRatio: 1 },
-    } as ChartConfiguration);
+    const chart = new Chart(
+      c2 as unknown as ConstructorParameters<typeof Chart>[0],
+      {
+        ...config,
+        options: { ...config.options, animation: false, responsive: false, devicePixelRatio: 1 },
+      } as ChartConfiguration,
+    );
     chart.draw();
     ctx.drawImage(canvas, (i % cols) * W, title + Math.floor(i / cols) * H);
     chart.destroy();

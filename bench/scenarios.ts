@@ -92,7 +92,8 @@ export class BenchShop {
   /** The order a turn of `s` is about: a fresh copy for a turn that changes the shop. */
   orderFor(s: Scenario): string {
     if (!s.copyOf) return s.seedOrder;
-    if (this.next > LAST_ID) throw new Error('the benchmark shop ran out of five-digit order ids; reset() it between phases');
+    if (this.next > LAST_ID)
+      throw new Error('the benchmark shop ran out of five-digit order ids; reset() it between phases');
     const id = String(this.next++);
     this.insert.run(id, s.copyOf);
     return id;
@@ -118,6 +119,7 @@ export class BenchShop {
 /** The seed orders the scenarios copy must exist and look as the scenarios expect. */
 export function checkSeed(): void {
   for (const s of SCENARIOS) {
-    if (!SEED_ORDERS.some((o) => o.id === s.seedOrder)) throw new Error(`seed order ${s.seedOrder} is missing: update bench/scenarios.ts`);
+    if (!SEED_ORDERS.some((o) => o.id === s.seedOrder))
+      throw new Error(`seed order ${s.seedOrder} is missing: update bench/scenarios.ts`);
   }
 }

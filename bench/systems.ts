@@ -51,13 +51,17 @@ export const CUSTOMER = 'alice';
  * activities as a worker registers them (the model step assembling its transcript from its cache,
  * or from the conversation through `client`).
  */
-export function benchActivities(shop: BenchShop, modelBaseURL: string): { inProcess: InProcessActivities; desk: (client: Client) => DeskActivities } {
+export function benchActivities(
+  shop: BenchShop,
+  modelBaseURL: string,
+): { inProcess: InProcessActivities; desk: (client: Client) => DeskActivities } {
   const openai = createOpenAIClient({ apiKey: 'bench', baseURL: modelBaseURL, timeoutMs: 60_000 });
   const { callModel } = createModelStep({ openai, model: 'bench-stub' });
   const { runTool } = createToolRunner(shop.store);
   return {
     inProcess: { callModel, runTool },
-    desk: (client) => createActivities({ openai, model: 'bench-stub', store: shop.store, transcripts: queryTranscriptSource(client) }),
+    desk: (client) =>
+      createActivities({ openai, model: 'bench-stub', store: shop.store, transcripts: queryTranscriptSource(client) }),
   };
 }
 
@@ -141,7 +145,11 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
         id: handle.workflowId,
         send: async (text) => {
           const reply = await sendMessage(handle, text);
-          return { agent: reply.agent, text: reply.text, modelSteps: reply.events.filter((e) => e.type === 'model_step').length };
+          return {
+            agent: reply.agent,
+            text: reply.text,
+            modelSteps: reply.events.filter((e) => e.type === 'model_step').length,
+          };
         },
       };
     },

@@ -17,7 +17,9 @@ import { registerListCommand } from './commands/list';
 
 export function buildProgram(): Command {
   const program = new Command('desk')
-    .description('Talk to the durable customer-service desk: start conversations, send messages, roll back to the receptionist, inspect and list them.')
+    .description(
+      'Talk to the durable customer-service desk: start conversations, send messages, roll back to the receptionist, inspect and list them.',
+    )
     .option('--json', 'machine-readable output (JSON) instead of text')
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()

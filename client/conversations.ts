@@ -37,7 +37,10 @@ export class InvalidInputError extends Error {
 }
 
 export function checkCustomerId(customerId: string): string {
-  if (!customerIdSchema.safeParse(customerId).success) throw new InvalidInputError(`invalid customer id ${JSON.stringify(customerId)}: use 1-64 letters, digits, '_', '.', '@' or '-'`);
+  if (!customerIdSchema.safeParse(customerId).success)
+    throw new InvalidInputError(
+      `invalid customer id ${JSON.stringify(customerId)}: use 1-64 letters, digits, '_', '.', '@' or '-'`,
+    );
   return customerId;
 }
 
@@ -103,7 +106,10 @@ export async function startWithMessage(
     ...startOptions(input, workflowId, opts.taskQueue ?? TASK_QUEUE),
     workflowIdConflictPolicy: 'FAIL',
   });
-  const reply = await client.workflow.executeUpdateWithStart(sendMessageUpdate, { args: [{ text }], startWorkflowOperation });
+  const reply = await client.workflow.executeUpdateWithStart(sendMessageUpdate, {
+    args: [{ text }],
+    startWorkflowOperation,
+  });
   await startWorkflowOperation.workflowHandle();
   return { handle: conversationHandle(client, workflowId), reply };
 }
@@ -128,7 +134,10 @@ export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv =
 }
 
 /** A person's decision on a pending refund; the workflow checks who may decide and that it is still pending. */
-export async function decideApproval(handle: ConversationHandle, decision: DecideApprovalInput): Promise<ApprovalOutcome> {
+export async function decideApproval(
+  handle: ConversationHandle,
+  decision: DecideApprovalInput,
+): Promise<ApprovalOutcome> {
   const checked = checkDecisionShape(decision);
   if (!checked.ok) throw new InvalidInputError(`decision rejected: ${checked.error}`);
   return handle.executeUpdate(decideApprovalUpdate, { args: [checked.value] });

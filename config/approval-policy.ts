@@ -27,7 +27,8 @@ export function approvalPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Par
   if (env.APPROVAL_TIMEOUT) {
     const ms = parseDuration(env.APPROVAL_TIMEOUT);
     const [min, max] = APPROVAL_POLICY_RANGES.approvalTimeoutMs;
-    if (ms < min || ms > max) throw new Error(`APPROVAL_TIMEOUT must be between 1s and 90d, got ${env.APPROVAL_TIMEOUT}`);
+    if (ms < min || ms > max)
+      throw new Error(`APPROVAL_TIMEOUT must be between 1s and 90d, got ${env.APPROVAL_TIMEOUT}`);
     policy.approvalTimeoutMs = ms;
   }
   if (env.APPROVAL_ON_TIMEOUT) {
@@ -37,8 +38,11 @@ export function approvalPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Par
     policy.onApprovalTimeout = env.APPROVAL_ON_TIMEOUT;
   }
   if (env.DESK_APPROVERS) {
-    const approvers = env.DESK_APPROVERS.split(',').map((s) => s.trim()).filter(Boolean);
-    if (approvers.length > APPROVAL_POLICY_RANGES.maxApprovers) throw new Error(`DESK_APPROVERS names more than ${APPROVAL_POLICY_RANGES.maxApprovers} people`);
+    const approvers = env.DESK_APPROVERS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (approvers.length > APPROVAL_POLICY_RANGES.maxApprovers)
+      throw new Error(`DESK_APPROVERS names more than ${APPROVAL_POLICY_RANGES.maxApprovers} people`);
     if (approvers.length) policy.approvers = approvers;
   }
   return policy;
@@ -52,7 +56,9 @@ export function refundApprovalLimitCents(env: NodeJS.ProcessEnv = process.env): 
   const cents = Math.round(dollars * 100);
   const [min, max] = APPROVAL_POLICY_RANGES.refundApprovalLimitCents;
   if (!/^\s*\d+(\.\d{1,2})?\s*$/.test(text) || cents < min || cents > max) {
-    throw new Error(`REFUND_APPROVAL_LIMIT must be an amount in dollars such as 200 or 199.99, got ${JSON.stringify(text)}`);
+    throw new Error(
+      `REFUND_APPROVAL_LIMIT must be an amount in dollars such as 200 or 199.99, got ${JSON.stringify(text)}`,
+    );
   }
   return cents;
 }

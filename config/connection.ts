@@ -26,7 +26,9 @@ export function temporalSettings(): TemporalSettings {
 export async function connectClient(settings = temporalSettings()): Promise<Client> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5 seconds' } as Parameters<typeof Connection.connect>[0]);
+    connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5 seconds' } as Parameters<
+      typeof Connection.connect
+    >[0]);
   } catch (err) {
     throw new Error(unreachableMessage(settings.address, (err as Error).message));
   }
@@ -39,6 +41,10 @@ export function unreachableMessage(address: string, detail: string): string {
 }
 
 /** The Temporal Web UI link of a conversation, when the server is the local dev server. */
-export function uiLink(workflowId: string, settings = temporalSettings(), uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233'): string {
+export function uiLink(
+  workflowId: string,
+  settings = temporalSettings(),
+  uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
+): string {
   return `${uiBase}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

@@ -89,7 +89,9 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : ''))
+      .map((part) =>
+        part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : '',
+      )
       .join(' ');
   }
   return '';
@@ -147,7 +149,12 @@ export function readTurn(request: WireRequest): Turn {
       const args = parseObject(call.function.arguments);
       const result = results.get(call.id);
       if (result === undefined) continue;
-      runs.push({ name: call.function.name, args, key: callKey(call.function.name, args), result: parseOutcome(result) });
+      runs.push({
+        name: call.function.name,
+        args,
+        key: callKey(call.function.name, args),
+        result: parseOutcome(result),
+      });
     }
   }
 
@@ -167,7 +174,9 @@ const orderRef = (t: Turn): string => (t.orderId ? `order ${t.orderId}` : 'an or
 
 /** The latest run of `name` this turn, for this order when one is known. */
 function lastRun(t: Turn, name: string, orderId?: string): ToolRun | undefined {
-  return t.runs.findLast((r) => r.name === name && (orderId === undefined || String(r.args.order_id ?? '').replace(/^#/, '') === orderId));
+  return t.runs.findLast(
+    (r) => r.name === name && (orderId === undefined || String(r.args.order_id ?? '').replace(/^#/, '') === orderId),
+  );
 }
 
 function num(data: Record<string, unknown>, key: string): number | undefined {
@@ -210,11 +219,27 @@ const ROUTES: ReadonlyArray<{ when: (t: Turn) => boolean; to: string; reason: (t
   },
   { when: (t) => has(t, 'refund'), to: 'billing', reason: (t) => `Customer wants a refund for ${orderRef(t)}` },
   { when: (t) => has(t, 'invoice'), to: 'billing', reason: (t) => `Customer asks for the invoice of ${orderRef(t)}` },
-  { when: (t) => has(t, 'payment'), to: 'billing', reason: (t) => `Customer has a payment question about ${orderRef(t)}` },
+  {
+    when: (t) => has(t, 'payment'),
+    to: 'billing',
+    reason: (t) => `Customer has a payment question about ${orderRef(t)}`,
+  },
   { when: (t) => has(t, 'cancel', 'unwanted'), to: 'order', reason: (t) => `Customer wants to cancel ${orderRef(t)}` },
-  { when: (t) => has(t, 'address'), to: 'order', reason: (t) => `Customer wants to change the shipping address of ${orderRef(t)}` },
-  { when: (t) => has(t, 'status'), to: 'order', reason: (t) => `Customer asks about the shipping status of ${orderRef(t)}` },
-  { when: (t) => has(t, 'tech'), to: 'tech', reason: () => 'Customer reports a technical problem with our API or integration' },
+  {
+    when: (t) => has(t, 'address'),
+    to: 'order',
+    reason: (t) => `Customer wants to change the shipping address of ${orderRef(t)}`,
+  },
+  {
+    when: (t) => has(t, 'status'),
+    to: 'order',
+    reason: (t) => `Customer asks about the shipping status of ${orderRef(t)}`,
+  },
+  {
+    when: (t) => has(t, 'tech'),
+    to: 'tech',
+    reason: () => 'Customer reports a technical problem with our API or integration',
+  },
 ];
 
 function receptionist(t: Turn): Decision {
@@ -228,7 +253,8 @@ function receptionist(t: Turn): Decision {
 function order(t: Turn): Decision {
   const id = t.orderId;
   if (!has(t, 'address', 'cancel', 'unwanted', 'status')) {
-    if (has(t, 'refund', 'invoice', 'payment')) return transfer('billing', `Customer wants a refund or billing help for ${orderRef(t)}`);
+    if (has(t, 'refund', 'invoice', 'payment'))
+      return transfer('billing', `Customer wants a refund or billing help for ${orderRef(t)}`);
     return transfer('receptionist', 'Customer needs help with something other than orders');
   }
   if (!id) return reply('Which order is this about? Please give me its order number, for example #12345.');
@@ -243,7 +269,10 @@ function order(t: Turn): Decision {
       );
     }
     const address = newAddress(t.text);
-    if (!address) return reply(`What is the new shipping address for order #${id}? Please give street, city, postal code and country.`);
+    if (!address)
+      return reply(
+        `What is the new shipping address for order #${id}? Please give street, city, postal code and country.`,
+      );
     return call('update_shipping_address', { order_id: id, address });
   }
 
@@ -251,7 +280,8 @@ function order(t: Turn): Decision {
     const done = lastRun(t, 'cancel_order', id);
     if (!done) return call('cancel_order', { order_id: id, reason: 'Requested by the customer' });
     if (!done.result.ok) return reply(`I could not cancel order #${id}: ${done.result.message}`);
-    if (has(t, 'refund')) return transfer('billing', `Order ${id} is cancelled; the customer wants a refund of the payment`);
+    if (has(t, 'refund'))
+      return transfer('billing', `Order ${id} is cancelled; the customer wants a refund of the payment`);
     return reply(`Order #${id} is cancelled. No money has been refunded; ask if you would like a refund.`);
   }
 
@@ -269,7 +299,9 @@ function billing(t: Turn): Decision {
     if (refunded) {
       if (!refunded.result.ok) {
         if (/approval is already pending/i.test(refunded.result.message)) {
-          return reply(`Your refund for order #${id} is already waiting for a supervisor's decision; you will hear from us here as soon as it is decided.`);
+          return reply(
+            `Your refund for order #${id} is already waiting for a supervisor's decision; you will hear from us here as soon as it is decided.`,
+          );
         }
         return reply(`I could not refund order #${id}: ${refunded.result.message}`);
       }
@@ -282,15 +314,22 @@ function billing(t: Turn): Decision {
       }
       const amount = num(refunded.result.data, 'amount') ?? Number(refunded.args.amount);
       const ref = str(refunded.result.data, 'refund_id');
-      return reply(`I have refunded ${dollars(amount)} for order #${id}${ref ? ` (refund ${ref})` : ''}. It should reach your account within a few days.`);
+      return reply(
+        `I have refunded ${dollars(amount)} for order #${id}${ref ? ` (refund ${ref})` : ''}. It should reach your account within a few days.`,
+      );
     }
     const status = lastRun(t, 'get_order_status', id);
     if (!status) return call('get_order_status', { order_id: id });
     if (!status.result.ok) return reply(`I could not find order #${id}: ${status.result.message}`);
     const d = status.result.data;
     const remaining = num(d, 'refundable') ?? round2((num(d, 'total') ?? 0) - (num(d, 'refunded') ?? 0));
-    if (remaining <= 0) return reply(`Order #${id} has already been refunded in full; there is nothing left to refund.`);
-    return call('process_refund', { order_id: id, amount: round2(remaining), reason: `Customer asked for a refund of order ${id}` });
+    if (remaining <= 0)
+      return reply(`Order #${id} has already been refunded in full; there is nothing left to refund.`);
+    return call('process_refund', {
+      order_id: id,
+      amount: round2(remaining),
+      reason: `Customer asked for a refund of order ${id}`,
+    });
   }
   if (has(t, 'invoice', 'payment')) {
     if (!id) return reply('Which order is this about? Please give me its order number, for example #12345.');
@@ -302,7 +341,8 @@ function billing(t: Turn): Decision {
       `Invoice ${str(d, 'invoice_number') ?? `for order #${id}`}: total ${dollars(num(d, 'total') ?? 0)}, refunded ${dollars(num(d, 'refunded') ?? 0)}, net paid ${dollars(num(d, 'net_paid') ?? num(d, 'total') ?? 0)}.`,
     );
   }
-  if (has(t, 'cancel', 'unwanted', 'status', 'address')) return transfer('order', `Customer needs order details for ${orderRef(t)}`);
+  if (has(t, 'cancel', 'unwanted', 'status', 'address'))
+    return transfer('order', `Customer needs order details for ${orderRef(t)}`);
   return transfer('receptionist', 'Customer needs help with something other than billing');
 }
 
@@ -328,7 +368,9 @@ function tech(t: Turn): Decision {
   if (ticket) {
     if (!ticket.result.ok) return reply(`I could not open a support ticket: ${ticket.result.message}`);
     const ticketId = str(ticket.result.data, 'ticket_id') ?? str(ticket.result.data, 'id') ?? 'for you';
-    return reply(`I found nothing in our help docs for this, so I opened support ticket ${ticketId}; an engineer will get back to you.`);
+    return reply(
+      `I found nothing in our help docs for this, so I opened support ticket ${ticketId}; an engineer will get back to you.`,
+    );
   }
   const search = lastRun(t, 'search_help_docs');
   if (!search) return call('search_help_docs', { query: t.text.trim().slice(0, 300) || 'help' });
@@ -343,7 +385,11 @@ function tech(t: Turn): Decision {
 /** Which agent this request is for, from the tools it is offered (first match wins). */
 const AGENT_RULES: ReadonlyArray<{ agent: string; signature: readonly string[]; rules: (t: Turn) => Decision }> = [
   { agent: 'billing', signature: ['process_refund', 'get_invoice'], rules: billing },
-  { agent: 'order', signature: ['cancel_order', 'track_shipment', 'update_shipping_address', 'get_order_status'], rules: order },
+  {
+    agent: 'order',
+    signature: ['cancel_order', 'track_shipment', 'update_shipping_address', 'get_order_status'],
+    rules: order,
+  },
   { agent: 'tech', signature: ['search_help_docs', 'create_support_ticket'], rules: tech },
 ];
 

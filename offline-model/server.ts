@@ -40,13 +40,17 @@ const requestSchema = z.looseObject({
         role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
         content: z.unknown().optional(),
         tool_calls: z
-          .array(z.looseObject({ id: z.string(), function: z.looseObject({ name: z.string(), arguments: z.string() }) }))
+          .array(
+            z.looseObject({ id: z.string(), function: z.looseObject({ name: z.string(), arguments: z.string() }) }),
+          )
           .nullish(),
         tool_call_id: z.string().optional(),
       }),
     )
     .min(1),
-  tools: z.array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }).optional() })).nullish(),
+  tools: z
+    .array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }).optional() }))
+    .nullish(),
   stream: z.boolean().nullish(),
 });
 
@@ -104,7 +108,11 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
       model: body.model,
       system_fingerprint: null,
       choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     };
   }
 
@@ -123,21 +131,39 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = issue?.path.join('.') || 'body';
-        throw new HttpError(400, `Invalid request: ${where}: ${issue?.message ?? 'invalid'}`, 'invalid_request_error', where);
+        throw new HttpError(
+          400,
+          `Invalid request: ${where}: ${issue?.message ?? 'invalid'}`,
+          'invalid_request_error',
+          where,
+        );
       }
       if (parsed.data.stream) {
-        throw new HttpError(400, 'The offline model does not stream: send stream: false.', 'invalid_request_error', 'stream', 'unsupported_value');
+        throw new HttpError(
+          400,
+          'The offline model does not stream: send stream: false.',
+          'invalid_request_error',
+          'stream',
+          'unsupported_value',
+        );
       }
       return completion(parsed.data);
     }
-    throw new HttpError(404, `Unknown path ${path}: the offline model serves /v1/chat/completions and /v1/models`, 'invalid_request_error', null, 'not_found');
+    throw new HttpError(
+      404,
+      `Unknown path ${path}: the offline model serves /v1/chat/completions and /v1/models`,
+      'invalid_request_error',
+      null,
+      'not_found',
+    );
   }
 
   const server = createServer((req, res) => {
     route(req).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
-        const e = err instanceof HttpError ? err : new HttpError(500, `Offline model failure: ${String(err)}`, 'server_error');
+        const e =
+          err instanceof HttpError ? err : new HttpError(500, `Offline model failure: ${String(err)}`, 'server_error');
         send(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } });
       },
     );

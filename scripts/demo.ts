@@ -28,7 +28,11 @@ const DEMO_SHOP_DB = path.join(PROJECT_DIR, '.data', 'demo-shop.db');
 const SCENARIOS = [
   { title: 'Order status', text: 'Has my order #12345 shipped?', rollbackAfter: true },
   { title: 'Refund through billing', text: "I don't want order #12345 anymore, please refund", rollbackAfter: false },
-  { title: 'Cancel, then refund: two handoffs', text: "My order #67890 hasn't shipped yet, can I cancel and refund?", rollbackAfter: false },
+  {
+    title: 'Cancel, then refund: two handoffs',
+    text: "My order #67890 hasn't shipped yet, can I cancel and refund?",
+    rollbackAfter: false,
+  },
 ] as const;
 
 const log = (line = '') => console.log(line);
@@ -38,7 +42,11 @@ async function main(): Promise<void> {
   installRuntime('WARN');
   log(`[demo] Temporal CLI ${TEMPORAL_CLI_VERSION} (pinned); starting the dev server…`);
   const server = await startDevServer({ uiPort: DEFAULT_UI_PORT, log: (l) => log(l) });
-  log(server.reused ? `[demo] reusing the Temporal server already running at ${server.address}` : `[demo] dev server up at ${server.address}, UI ${server.uiUrl}`);
+  log(
+    server.reused
+      ? `[demo] reusing the Temporal server already running at ${server.address}`
+      : `[demo] dev server up at ${server.address}, UI ${server.uiUrl}`,
+  );
 
   const runtime = await createDeskRuntime({ shopDb: DEMO_SHOP_DB });
   await resetShopStore(runtime.store);
@@ -46,7 +54,11 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const worker = await createDeskWorker({ connection: nativeConnection, activities: runtime.activities, taskQueue: DEMO_TASK_QUEUE });
+  const worker = await createDeskWorker({
+    connection: nativeConnection,
+    activities: runtime.activities,
+    taskQueue: DEMO_TASK_QUEUE,
+  });
   log(`[demo] worker polling task queue ${DEMO_TASK_QUEUE}`);
 
   let failed = false;
@@ -56,7 +68,9 @@ async function main(): Promise<void> {
         log();
         log(`=== Scenario ${i + 1}: ${scenario.title} (customer alice) ===`);
         log(`customer> ${scenario.text}`);
-        const { handle, reply } = await startWithMessage(client, { customerId: 'alice' }, scenario.text, { taskQueue: DEMO_TASK_QUEUE });
+        const { handle, reply } = await startWithMessage(client, { customerId: 'alice' }, scenario.text, {
+          taskQueue: DEMO_TASK_QUEUE,
+        });
         log(formatTurn(reply));
         if (scenario.rollbackAfter) {
           log(`[demo] signal: rollback ("customer asked for the front desk")`);
@@ -68,7 +82,9 @@ async function main(): Promise<void> {
         const state = await handle.query(stateQuery);
         log(formatState(state).split('\n').slice(0, 3).join('\n'));
         log(`conversation: ${handle.workflowId}`);
-        log(`Temporal UI:  ${uiLink(handle.workflowId, { address: server.address, namespace: 'default', connectionOptions: {} })}`);
+        log(
+          `Temporal UI:  ${uiLink(handle.workflowId, { address: server.address, namespace: 'default', connectionOptions: {} })}`,
+        );
         await handle.signal(endSignal);
         await handle.result();
       }
@@ -84,7 +100,10 @@ async function main(): Promise<void> {
     await server.stop();
   }
   log();
-  if (!server.reused) log(`[demo] dev server stopped; its history is kept in .data/temporal.db — run \`npm run server\` to browse these conversations in the UI.`);
+  if (!server.reused)
+    log(
+      `[demo] dev server stopped; its history is kept in .data/temporal.db — run \`npm run server\` to browse these conversations in the UI.`,
+    );
   log(`[demo] ${failed ? 'FAILED' : 'done'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.exit(failed ? 1 : 0);
 }
@@ -97,7 +116,12 @@ async function approvalScenario(client: Client, store: DeskRuntime['store']): Pr
   log(`=== Scenario 4: A refund above $200 waits for a person (customer bob) ===`);
   log(`customer> ${text}`);
   // The policy rides in the start input; DESK_APPROVERS etc. would set it the same way (withEnvPolicy).
-  const { handle, reply } = await startWithMessage(client, { customerId: 'bob', policy: { approvers: [supervisor] } }, text, { taskQueue: DEMO_TASK_QUEUE });
+  const { handle, reply } = await startWithMessage(
+    client,
+    { customerId: 'bob', policy: { approvers: [supervisor] } },
+    text,
+    { taskQueue: DEMO_TASK_QUEUE },
+  );
   log(formatTurn(reply));
   // Visibility is eventually consistent: wait (briefly) until the request shows in the list.
   let rows = await listPendingApprovals(client, 100);
@@ -110,18 +134,30 @@ async function approvalScenario(client: Client, store: DeskRuntime['store']): Pr
   log(`$ npm run client -- approvals`);
   log(formatPendingRows(mine));
   const approvalId = mine[0]!.approvalId;
-  log(`$ npm run client -- approve ${handle.workflowId} ${approvalId} --by ${supervisor} --note "photos of the damage checked"`);
-  const outcome = await decideApproval(handle, { approvalId, decision: 'approve', by: supervisor, note: 'photos of the damage checked' });
-  log(`${outcome.approval.id} ${outcome.approval.status} by ${outcome.approval.decidedBy}: refund ${outcome.approval.refundId ?? outcome.approval.refundError}`);
+  log(
+    `$ npm run client -- approve ${handle.workflowId} ${approvalId} --by ${supervisor} --note "photos of the damage checked"`,
+  );
+  const outcome = await decideApproval(handle, {
+    approvalId,
+    decision: 'approve',
+    by: supervisor,
+    note: 'photos of the damage checked',
+  });
+  log(
+    `${outcome.approval.id} ${outcome.approval.status} by ${outcome.approval.decidedBy}: refund ${outcome.approval.refundId ?? outcome.approval.refundError}`,
+  );
   log(`${outcome.approval.agent}> ${outcome.text}`);
   log(`$ npm run client -- approve ${handle.workflowId} ${approvalId} --by ${supervisor}   (again)`);
   const again = await decideApproval(handle, { approvalId, decision: 'approve', by: supervisor }).then(
     () => 'approved a second time (this is a bug)',
-    (err: unknown) => `error: decision rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`,
+    (err: unknown) =>
+      `error: decision rejected: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`,
   );
   log(again);
   const refunds = await store.listRefunds('86420');
-  log(`shop: ${refunds.length} refund row(s) for order 86420: ${refunds.map((r) => `${r.id} $${(r.amountCents / 100).toFixed(2)}`).join(', ')}`);
+  log(
+    `shop: ${refunds.length} refund row(s) for order 86420: ${refunds.map((r) => `${r.id} $${(r.amountCents / 100).toFixed(2)}`).join(', ')}`,
+  );
   if (refunds.length !== 1) throw new Error(`expected exactly one refund of order 86420, found ${refunds.length}`);
   const state = await handle.query(stateQuery);
   log(formatApprovals(state).join('\n'));

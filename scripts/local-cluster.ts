@@ -30,7 +30,13 @@ const execFileAsync = promisify(execFile);
 
 export const CLUSTER_TEMPLATE = path.join(PROJECT_DIR, 'deploy', 'temporal', 'server-config.template.yaml');
 /** The dynamic config docker-compose.yml mounts into its `temporal` service: one file for both. */
-export const CLUSTER_DYNAMIC_CONFIG = path.join(PROJECT_DIR, 'deploy', 'temporal', 'dynamicconfig', 'development-sql.yaml');
+export const CLUSTER_DYNAMIC_CONFIG = path.join(
+  PROJECT_DIR,
+  'deploy',
+  'temporal',
+  'dynamicconfig',
+  'development-sql.yaml',
+);
 export const DEFAULT_CLUSTER_DIR = path.join(PROJECT_DIR, '.data', 'cluster');
 /** Temporal's own port layout (frontend 7233 …), and PostgreSQL next to, not on, the system's 5432. */
 export const DEFAULT_CLUSTER_PORTS = {
@@ -83,7 +89,8 @@ export interface LocalCluster {
 /** Renders `{{NAME}}` placeholders; an unknown or missing name is an error, not an empty string. */
 export function renderTemplate(template: string, values: Record<string, string | number>): string {
   const out = template.replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
-    if (!(name in values)) throw new Error(`the server config template uses {{${name}}}, which the launcher does not set`);
+    if (!(name in values))
+      throw new Error(`the server config template uses {{${name}}}, which the launcher does not set`);
     return String(values[name]);
   });
   return out;
@@ -121,14 +128,21 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   } else Object.assign(ports, opts.ports);
   const address = `127.0.0.1:${ports.frontend}`;
   if (await isTemporalServerAt(address, 2000)) {
-    throw new Error(`a Temporal server already answers at ${address} (the dev server from \`npm start\`?): stop it, or choose other ports`);
+    throw new Error(
+      `a Temporal server already answers at ${address} (the dev server from \`npm start\`?): stop it, or choose other ports`,
+    );
   }
 
   const server = await ensureTemporalServer(log);
   fs.mkdirSync(path.join(dir, 'temporal'), { recursive: true });
 
   // 1. PostgreSQL.
-  const postgres = await startLocalPostgres({ dataDir: path.join(dir, 'postgres'), port: ports.postgres, log: (l) => log(`[postgres] ${l}`), ephemeral: opts.ephemeral });
+  const postgres = await startLocalPostgres({
+    dataDir: path.join(dir, 'postgres'),
+    port: ports.postgres,
+    log: (l) => log(`[postgres] ${l}`),
+    ephemeral: opts.ephemeral,
+  });
   let temporal: ChildProcess | undefined;
   const stopAll = async () => {
     await stopTemporal('SIGTERM');
@@ -137,9 +151,25 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   try {
     // 2. Temporal's schemas, exactly as compose's temporal-schema service does it.
     const sql = (database: string, ...args: string[]) =>
-      execFileAsync(server.sqlTool, ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(ports.postgres), '-u', LOCAL_PG_USER, '--db', database, ...args], {
-        env: { ...process.env, SQL_PASSWORD: '' },
-      }).catch((err: Error & { stderr?: string }) => {
+      execFileAsync(
+        server.sqlTool,
+        [
+          '--plugin',
+          'postgres12',
+          '--ep',
+          '127.0.0.1',
+          '-p',
+          String(ports.postgres),
+          '-u',
+          LOCAL_PG_USER,
+          '--db',
+          database,
+          ...args,
+        ],
+        {
+          env: { ...process.env, SQL_PASSWORD: '' },
+        },
+      ).catch((err: Error & { stderr?: string }) => {
         throw new Error(`temporal-sql-tool --db ${database} ${args.join(' ')} failed: ${err.stderr || err.message}`);
       });
     for (const [database, folder] of [
@@ -166,10 +196,14 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
 
   async function startTemporal(): Promise<void> {
     const logFd = fs.openSync(serverLog, 'a');
-    const child = spawn(server.server, ['--config-file', path.join(dir, 'temporal', 'config.yaml'), '--allow-no-auth', 'start'], {
-      cwd: dir,
-      stdio: ['ignore', logFd, logFd],
-    });
+    const child = spawn(
+      server.server,
+      ['--config-file', path.join(dir, 'temporal', 'config.yaml'), '--allow-no-auth', 'start'],
+      {
+        cwd: dir,
+        stdio: ['ignore', logFd, logFd],
+      },
+    );
     fs.closeSync(logFd);
     temporal = child;
     expectedExit = false;
@@ -184,10 +218,13 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`the Temporal server exited at start; last lines of ${serverLog}:\n${tailOf(serverLog)}`);
       }
-      if (Date.now() - t0 > 90_000) throw new Error(`the Temporal server did not answer at ${address} within 90 s; see ${serverLog}`);
+      if (Date.now() - t0 > 90_000)
+        throw new Error(`the Temporal server did not answer at ${address} within 90 s; see ${serverLog}`);
       await new Promise((r) => setTimeout(r, 300));
     }
-    log(`[temporal] server ${server.version} serving at ${address} (pid ${child.pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    log(
+      `[temporal] server ${server.version} serving at ${address} (pid ${child.pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   }
 
   async function stopTemporal(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
@@ -254,11 +291,18 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
 
 /** Registers the namespace unless it exists, then waits until the frontend knows it. */
 async function ensureNamespace(connection: Connection, namespace: string, log: (line: string) => void): Promise<void> {
-  const describe = () => connection.workflowService.describeNamespace({ namespace }).then(() => true, () => false);
+  const describe = () =>
+    connection.workflowService.describeNamespace({ namespace }).then(
+      () => true,
+      () => false,
+    );
   if (await describe()) return;
   log(`[temporal] registering namespace ${namespace} (retention 3 days)`);
   try {
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('3 days'),
+    });
   } catch (err) {
     if (!/already exists/i.test(String(err))) throw err;
   }
@@ -285,7 +329,12 @@ async function freeLowPort(): Promise<number> {
 
 function tailOf(file: string, lines = 15): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).map((l) => l.slice(0, 400)).join('\n');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines)
+      .map((l) => l.slice(0, 400))
+      .join('\n');
   } catch {
     return '(no log)';
   }

@@ -47,8 +47,12 @@ export function postgresBinDir(): string | undefined {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = '/usr/lib/postgresql';
   if (fs.existsSync(root)) {
-    const versions = fs.readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) if (fs.existsSync(path.join(root, v, 'bin', 'postgres'))) return path.join(root, v, 'bin');
+    const versions = fs
+      .readdirSync(root)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    for (const v of versions)
+      if (fs.existsSync(path.join(root, v, 'bin', 'postgres'))) return path.join(root, v, 'bin');
   }
   const found = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' }).stdout.trim();
   return found ? path.dirname(found) : undefined;
@@ -63,13 +67,16 @@ function postgresIdentity(): { uid: number; gid: number } | undefined {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    throw new Error('running as root, and there is no `postgres` user to run PostgreSQL as (apt-get install postgresql creates it)');
+    throw new Error(
+      'running as root, and there is no `postgres` user to run PostgreSQL as (apt-get install postgresql creates it)',
+    );
   }
 }
 
 export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<LocalPostgres> {
   const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL is not installed: apt-get install postgresql (or set PG_BIN to its bin folder)');
+  if (!bin)
+    throw new Error('PostgreSQL is not installed: apt-get install postgresql (or set PG_BIN to its bin folder)');
   const log = opts.log ?? (() => undefined);
   const dataDir = path.resolve(opts.dataDir);
   const socketDir = path.join(path.dirname(dataDir), 'pg-socket');
@@ -88,18 +95,45 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     fs.chmodSync(path.dirname(dataDir), 0o755);
     fs.chmodSync(dataDir, 0o700);
     const blocked = spawnSync('test', ['-w', dataDir], { ...identity }).status !== 0;
-    if (blocked) throw new Error(`the postgres user cannot reach ${dataDir}: a parent folder is not searchable by others (chmod o+x it)`);
+    if (blocked)
+      throw new Error(
+        `the postgres user cannot reach ${dataDir}: a parent folder is not searchable by others (chmod o+x it)`,
+      );
   }
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`initdb ${dataDir}`);
-    execFileSync(path.join(bin, 'initdb'), ['-D', dataDir, '-U', LOCAL_PG_USER, '--auth=trust', '-E', 'UTF8', '--locale=C', ...(opts.ephemeral ? ['--no-sync'] : [])], { ...spawnOpts, stdio: 'pipe' });
+    execFileSync(
+      path.join(bin, 'initdb'),
+      [
+        '-D',
+        dataDir,
+        '-U',
+        LOCAL_PG_USER,
+        '--auth=trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        ...(opts.ephemeral ? ['--no-sync'] : []),
+      ],
+      { ...spawnOpts, stdio: 'pipe' },
+    );
   }
 
   let child: ChildProcess | undefined;
   let output = '';
   const args = [
-    '-D', dataDir, '-p', String(opts.port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'max_connections=200', '-c', 'log_min_messages=warning',
+    '-D',
+    dataDir,
+    '-p',
+    String(opts.port),
+    '-k',
+    socketDir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'max_connections=200',
+    '-c',
+    'log_min_messages=warning',
     ...(opts.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
 
@@ -118,9 +152,14 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`postgres exited at start:\n${output}`);
-      const ready = spawnSync(path.join(bin!, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(opts.port), '-U', LOCAL_PG_USER, '-d', 'postgres'], { stdio: 'ignore' });
+      const ready = spawnSync(
+        path.join(bin!, 'pg_isready'),
+        ['-h', '127.0.0.1', '-p', String(opts.port), '-U', LOCAL_PG_USER, '-d', 'postgres'],
+        { stdio: 'ignore' },
+      );
       if (ready.status === 0) break;
-      if (Date.now() > deadline) throw new Error(`postgres did not accept connections on port ${opts.port} within 60 s:\n${output}`);
+      if (Date.now() > deadline)
+        throw new Error(`postgres did not accept connections on port ${opts.port} within 60 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 150));
     }
     log(`postgres ready on 127.0.0.1:${opts.port} (pid ${proc.pid})`);

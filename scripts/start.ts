@@ -20,9 +20,15 @@ async function main(): Promise<void> {
   const runtime = await createDeskRuntime();
   const connection = await NativeConnection.connect(settings.connectionOptions);
   try {
-    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities: runtime.activities });
+    const worker = await createDeskWorker({
+      connection,
+      namespace: settings.namespace,
+      activities: runtime.activities,
+    });
     console.log('');
-    console.log(`Temporal:     ${settings.address} (namespace ${settings.namespace})${server?.reused ? ', already running' : ''}`);
+    console.log(
+      `Temporal:     ${settings.address} (namespace ${settings.namespace})${server?.reused ? ', already running' : ''}`,
+    );
     if (server?.uiUrl) console.log(`Temporal UI:  ${server.uiUrl}`);
     console.log(`Worker:       task queue ${TASK_QUEUE}; ${runtime.description}`);
     console.log('Talk to it:   npm run client -- chat --customer alice');

@@ -66,7 +66,9 @@ export async function ensureTemporalServer(log: (line: string) => void = console
   const found = findTemporalServer();
   if (found) return found;
   if (process.env.TEMPORAL_SERVER_DIR) {
-    throw new Error(`TEMPORAL_SERVER_DIR=${process.env.TEMPORAL_SERVER_DIR} has no bin/temporal-server, bin/temporal-sql-tool and schema/postgresql/v12`);
+    throw new Error(
+      `TEMPORAL_SERVER_DIR=${process.env.TEMPORAL_SERVER_DIR} has no bin/temporal-server, bin/temporal-sql-tool and schema/postgresql/v12`,
+    );
   }
   const dir = temporalServerDir();
   const install = layout(dir);
@@ -75,17 +77,24 @@ export async function ensureTemporalServer(log: (line: string) => void = console
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch {
-    throw new Error('building the Temporal server needs Go (apt-get install golang-go, or https://go.dev/dl); or set TEMPORAL_SERVER_DIR');
+    throw new Error(
+      'building the Temporal server needs Go (apt-get install golang-go, or https://go.dev/dl); or set TEMPORAL_SERVER_DIR',
+    );
   }
 
   const staging = path.join(path.dirname(dir), `.server-${version}-building-${process.pid}`);
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(path.join(staging, 'gobin'), { recursive: true });
   const targets = Object.values(packages).map((pkg) => `${goModule}/${pkg}@v${version}`);
-  log(`[temporal-server] building Temporal server ${version} once (go install ${targets.join(' ')}, GOTOOLCHAIN=${goToolchain}); about 4 minutes on 2 cores...`);
+  log(
+    `[temporal-server] building Temporal server ${version} once (go install ${targets.join(' ')}, GOTOOLCHAIN=${goToolchain}); about 4 minutes on 2 cores...`,
+  );
   const t0 = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('go', ['install', ...targets], { env: { ...env, GOBIN: path.join(staging, 'gobin') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('go', ['install', ...targets], {
+      env: { ...env, GOBIN: path.join(staging, 'gobin') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const collect = (d: Buffer) => {
       output += d.toString();
@@ -93,7 +102,10 @@ export async function ensureTemporalServer(log: (line: string) => void = console
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    const progress = setInterval(() => log(`[temporal-server] still building (${Math.round((Date.now() - t0) / 1000)} s)...`), 30_000);
+    const progress = setInterval(
+      () => log(`[temporal-server] still building (${Math.round((Date.now() - t0) / 1000)} s)...`),
+      30_000,
+    );
     child.once('error', (err) => {
       clearInterval(progress);
       reject(err);
@@ -117,7 +129,10 @@ export async function ensureTemporalServer(log: (line: string) => void = console
   fs.cpSync(source, path.join(staging, schema), { recursive: true });
   execFileSync('chmod', ['-R', 'u+w', path.join(staging, 'schema')]);
   const seconds = Math.round((Date.now() - t0) / 1000);
-  fs.writeFileSync(path.join(staging, STAMP), `${JSON.stringify({ goModule, version, goToolchain, builtAt: new Date().toISOString(), seconds }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(staging, STAMP),
+    `${JSON.stringify({ goModule, version, goToolchain, builtAt: new Date().toISOString(), seconds }, null, 2)}\n`,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(staging, dir);
   log(`[temporal-server] built Temporal server ${version} into ${path.relative(PROJECT_DIR, dir)} in ${seconds} s`);

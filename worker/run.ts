@@ -25,7 +25,9 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
     connection = await NativeConnection.connect(settings.connectionOptions);
   } catch (err) {
     await runtime.close();
-    throw new Error(`cannot reach Temporal at ${settings.address}: ${(err as Error).message}. Start it with \`npm run server\` or set TEMPORAL_ADDRESS.`);
+    throw new Error(
+      `cannot reach Temporal at ${settings.address}: ${(err as Error).message}. Start it with \`npm run server\` or set TEMPORAL_ADDRESS.`,
+    );
   }
   try {
     const activities = opts.wrapActivities ? opts.wrapActivities(runtime.activities) : runtime.activities;

@@ -43,7 +43,9 @@ export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<
   const store = await openShopStore(location).catch(async (err: unknown) => {
     await offline?.close();
     const where = isPostgresUrl(location) ? redactUrl(location) : location;
-    throw new Error(`cannot open the shop database ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`cannot open the shop database ${where}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   });
   const model = offline ? `offline model at ${offline.baseURL}` : describeModelConfig(cfg);
   let connection: Connection | undefined;
@@ -55,7 +57,13 @@ export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<
       return queryTranscriptSource(new Client({ connection, namespace: settings.namespace }));
     })();
   return {
-    activities: createActivities({ openai, model: cfg.model, store, transcripts, refundApprovalLimitCents: refundLimitCents }),
+    activities: createActivities({
+      openai,
+      model: cfg.model,
+      store,
+      transcripts,
+      refundApprovalLimitCents: refundLimitCents,
+    }),
     store,
     description: `model: ${model}; shop database: ${store.backend} ${store.location}`,
     async close() {

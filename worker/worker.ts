@@ -2,7 +2,14 @@
  * Builds the desk's Temporal worker: the conversation workflow (bundled from workflows/) and the
  * activities from a DeskRuntime, on the `customer-service` task queue.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  makeTelemetryFilterString,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { DeskActivities } from '../activities';
 import { TASK_QUEUE } from '../workflows/messages';
 
@@ -32,10 +39,15 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
  * Install the SDK runtime with a log level (once per process, before any worker or connection).
  * The demo and tests keep the worker's lifecycle chatter out of their output.
  */
-export function installRuntime(level: 'INFO' | 'WARN' | 'ERROR', extra: { shutdownSignals?: NodeJS.Signals[] } = {}): void {
+export function installRuntime(
+  level: 'INFO' | 'WARN' | 'ERROR',
+  extra: { shutdownSignals?: NodeJS.Signals[] } = {},
+): void {
   Runtime.install({
     ...extra,
     logger: new DefaultLogger(level),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'WARN' : 'ERROR', other: 'ERROR' }) } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'WARN' : 'ERROR', other: 'ERROR' }) },
+    },
   });
 }

@@ -121,7 +121,11 @@ export function decideRefund(state: ConversationState, argumentsJson: string, po
   if (awaiting.length >= APPROVAL_BOUNDS.maxAwaitingApprovals) {
     return {
       kind: 'refuse',
-      reply: { ok: false, code: 'over_limit', message: `${awaiting.length} refunds already wait for a supervisor in this conversation; no more can be requested until they are decided.` },
+      reply: {
+        ok: false,
+        code: 'over_limit',
+        message: `${awaiting.length} refunds already wait for a supervisor in this conversation; no more can be requested until they are decided.`,
+      },
     };
   }
   return { kind: 'approval', args };
@@ -130,7 +134,7 @@ export function decideRefund(state: ConversationState, argumentsJson: string, po
 /** Records a pending approval and its trail entry. */
 export function requestApproval(
   state: ConversationState,
-  req: { id: string; args: RefundArguments; agent: AgentName; at: string; policy: ApprovalPolicy }
+  req: { id: string; args: RefundArguments; agent: AgentName; at: string; policy: ApprovalPolicy },
 ): { state: ConversationState; approval: Approval; reply: ToolRunResult } {
   const approval: Approval = {
     id: req.id,
@@ -160,11 +164,7 @@ export function requestApproval(
 }
 
 /** A person's decision on an approval that awaits one (checked before: see checkDecision). */
-export function recordDecision(
-  state: ConversationState,
-  d: ApprovalDecision,
-  at: string
-): ConversationState {
+export function recordDecision(state: ConversationState, d: ApprovalDecision, at: string): ConversationState {
   const note = d.note === undefined ? undefined : cut(d.note, APPROVAL_BOUNDS.maxNoteChars).text;
   const status: ApprovalStatus = d.decision === 'approve' ? 'approved' : 'rejected';
   let decided: Approval | undefined;
@@ -182,7 +182,8 @@ export function recordDecision(
 export function recordRefund(state: ConversationState, approvalId: string, result: ToolRunResult): ConversationState {
   const approvals = (state.approvals ?? []).map((a) => {
     if (a.id !== approvalId) return a;
-    if (result.ok) return { ...a, refundId: typeof result.data.refund_id === 'string' ? result.data.refund_id : 'unknown' };
+    if (result.ok)
+      return { ...a, refundId: typeof result.data.refund_id === 'string' ? result.data.refund_id : 'unknown' };
     return { ...a, refundError: cut(`${result.code}: ${result.message}`, BOUNDS.maxReasonChars).text };
   });
   return { ...state, approvals };
@@ -203,20 +204,32 @@ export function nextDeadline(state: ConversationState): number | undefined {
 export function applyDeadlines(
   state: ConversationState,
   at: string,
-  policy: ApprovalPolicy
+  policy: ApprovalPolicy,
 ): { state: ConversationState; changed: Approval[] } {
   const nowMs = Date.parse(at);
   const changed: Approval[] = [];
   const approvals = (state.approvals ?? []).map((a) => {
     if (a.status !== 'pending' || Date.parse(a.deadline) > nowMs) return a;
     const next: Approval =
-      policy.onApprovalTimeout === 'escalate' ? { ...a, status: 'escalated', escalatedAt: at } : { ...a, status: 'expired', decidedBy: DEADLINE_DECIDER, decidedAt: at };
+      policy.onApprovalTimeout === 'escalate'
+        ? { ...a, status: 'escalated', escalatedAt: at }
+        : { ...a, status: 'expired', decidedBy: DEADLINE_DECIDER, decidedAt: at };
     changed.push(next);
     return next;
   });
   if (!changed.length) return { state, changed };
   let next: ConversationState = { ...state, approvals };
-  for (const a of changed) next = pushTrail(next, trailEntry(a, a.status === 'escalated' ? 'escalated' : 'expired', at, state.turn, a.status === 'expired' ? DEADLINE_DECIDER : undefined));
+  for (const a of changed)
+    next = pushTrail(
+      next,
+      trailEntry(
+        a,
+        a.status === 'escalated' ? 'escalated' : 'expired',
+        at,
+        state.turn,
+        a.status === 'expired' ? DEADLINE_DECIDER : undefined,
+      ),
+    );
   return { state: foldDecided(next), changed };
 }
 
@@ -251,15 +264,36 @@ export interface ApprovalTrailEntry {
   turn: number;
 }
 
-function trailEntry(a: Approval, event: ApprovalTrailEntry['event'], at: string, turn: number, by?: string, note?: string): ApprovalTrailEntry {
-  return { kind: 'approval', event, approvalId: a.id, orderId: a.orderId, amountCents: a.amountCents, ...(by !== undefined && { by }), ...(note !== undefined && { note }), at, turn };
+function trailEntry(
+  a: Approval,
+  event: ApprovalTrailEntry['event'],
+  at: string,
+  turn: number,
+  by?: string,
+  note?: string,
+): ApprovalTrailEntry {
+  return {
+    kind: 'approval',
+    event,
+    approvalId: a.id,
+    orderId: a.orderId,
+    amountCents: a.amountCents,
+    ...(by !== undefined && { by }),
+    ...(note !== undefined && { note }),
+    at,
+    turn,
+  };
 }
 
 /** Keeps the newest maxDecidedApprovals decided approvals; older ones are counted in `approvalsFolded`. */
 export function foldDecided(state: ConversationState): ConversationState {
   const approvals = state.approvals ?? [];
   // Oldest decision first (ISO times sort as text; a stable sort keeps request order on ties).
-  const decided = approvals.filter((a) => !isAwaiting(a)).sort((x, y) => ((x.decidedAt ?? '') < (y.decidedAt ?? '') ? -1 : (x.decidedAt ?? '') > (y.decidedAt ?? '') ? 1 : 0));
+  const decided = approvals
+    .filter((a) => !isAwaiting(a))
+    .sort((x, y) =>
+      (x.decidedAt ?? '') < (y.decidedAt ?? '') ? -1 : (x.decidedAt ?? '') > (y.decidedAt ?? '') ? 1 : 0,
+    );
   const excess = decided.length - APPROVAL_BOUNDS.maxDecidedApprovals;
   if (excess <= 0) return state;
   const drop = new Set(decided.slice(0, excess));
@@ -293,11 +327,18 @@ export function boundApprovals(state: ConversationState): ConversationState {
  * May `d` be applied now? The approval exists and awaits a decision; `by` is one of the policy's
  * approvers when it names any, and never the conversation's own customer.
  */
-export function checkDecisionAgainst(state: ConversationState, d: ApprovalDecision, policy: ApprovalPolicy): string | undefined {
+export function checkDecisionAgainst(
+  state: ConversationState,
+  d: ApprovalDecision,
+  policy: ApprovalPolicy,
+): string | undefined {
   const a = findApproval(state, d.approvalId);
   if (!a) return `there is no approval ${d.approvalId} in this conversation`;
-  if (!isAwaiting(a)) return `approval ${a.id} was already decided: ${a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}${a.decidedAt ? ` at ${a.decidedAt}` : ''}`;
-  if (d.by === state.customerId) return `${d.by} is the customer of this conversation and cannot decide their own refund`;
-  if (policy.approvers.length && !policy.approvers.includes(d.by)) return `${d.by} may not decide refunds; approvers: ${policy.approvers.join(', ')}`;
+  if (!isAwaiting(a))
+    return `approval ${a.id} was already decided: ${a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}${a.decidedAt ? ` at ${a.decidedAt}` : ''}`;
+  if (d.by === state.customerId)
+    return `${d.by} is the customer of this conversation and cannot decide their own refund`;
+  if (policy.approvers.length && !policy.approvers.includes(d.by))
+    return `${d.by} may not decide refunds; approvers: ${policy.approvers.join(', ')}`;
   return undefined;
 }

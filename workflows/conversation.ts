@@ -17,7 +17,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { DEFAULT_APPROVAL_POLICY, DEFAULT_LIMITS, type ApprovalPolicy, type ConversationLimits } from '../contract/limits';
+import {
+  DEFAULT_APPROVAL_POLICY,
+  DEFAULT_LIMITS,
+  type ApprovalPolicy,
+  type ConversationLimits,
+} from '../contract/limits';
 import { awaitingApprovals, checkDecisionAgainst, isAwaiting, nextDeadline, type ApprovalDecision } from './approvals';
 import {
   CURRENT_AGENT,
@@ -37,7 +42,15 @@ import {
   type SendMessageInput,
 } from './messages';
 import { checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from './schemas';
-import { applyRollback, boundState, closeConversation, compactForCarry, initialState, statistics, type ConversationState } from './state';
+import {
+  applyRollback,
+  boundState,
+  closeConversation,
+  compactForCarry,
+  initialState,
+  statistics,
+  type ConversationState,
+} from './state';
 import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn';
 
 export { CANNED } from './turn';
@@ -47,7 +60,11 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   // would fail the workflow task and retry it forever; this fails the execution, once, clearly.
   const checked = checkConversationInput(rawInput);
   if (!checked.ok) {
-    throw ApplicationFailure.create({ type: FAILURE.invalidInput, message: `invalid conversation input: ${checked.error}`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: FAILURE.invalidInput,
+      message: `invalid conversation input: ${checked.error}`,
+      nonRetryable: true,
+    });
   }
   const input = checked.value;
   const limits: ConversationLimits = { ...DEFAULT_LIMITS, ...input.limits };
@@ -106,11 +123,16 @@ function registerHandlers(live: Live): Gate {
       await condition(() => serving === ticket);
       try {
         if (live.state.status !== 'open') {
-          throw ApplicationFailure.create({ type: FAILURE.conversationClosed, message: 'this conversation is closed; start a new one', nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: FAILURE.conversationClosed,
+            message: 'this conversation is closed; start a new one',
+            nonRetryable: true,
+          });
         }
         // The validator accepted it; checking again yields the cleaned text (validators do not run on replay).
         const message = checkMessage(arg, live.limits.maxMessageChars);
-        if (!message.ok) throw ApplicationFailure.create({ type: FAILURE.invalidMessage, message: message.error, nonRetryable: true });
+        if (!message.ok)
+          throw ApplicationFailure.create({ type: FAILURE.invalidMessage, message: message.error, nonRetryable: true });
         return await runTurn(live, message.value);
       } finally {
         serving++;
@@ -180,7 +202,10 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
     }
     // The idle timer is a durable timer: it survives worker and server restarts. It also wakes
     // when signals alone (which a client may pad to 2 MB each) make history too long.
-    const active = await condition(() => gate.accepted() !== seen || !open() || historyTooLong(), live.limits.idleTimeoutMs);
+    const active = await condition(
+      () => gate.accepted() !== seen || !open() || historyTooLong(),
+      live.limits.idleTimeoutMs,
+    );
     if (!active) live.state = closeConversation(live.state, 'idle');
   }
   // Ended with refunds still awaiting a person: the customer can send nothing more, but the
@@ -241,7 +266,19 @@ function snapshot(state: ConversationState, limits: ConversationLimits, policy: 
   const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded } = state;
   const all = state.approvals ?? [];
   const approvals = [...all.filter(isAwaiting), ...all.filter((a) => !isAwaiting(a))];
-  return { customerId, status, closedReason, currentAgent, turn, trail, statistics: statistics(state), limits, policy, approvals, ...(approvalsFolded && { approvalsFolded }) };
+  return {
+    customerId,
+    status,
+    closedReason,
+    currentAgent,
+    turn,
+    trail,
+    statistics: statistics(state),
+    limits,
+    policy,
+    approvals,
+    ...(approvalsFolded && { approvalsFolded }),
+  };
 }
 
 /** A decision that may apply now, or an InvalidDecision failure saying why not (one line; nothing changes). */

@@ -6,7 +6,14 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AgentName } from '../agents';
-import type { ConversationLimits, ConversationState, ConversationStatistics, ConversationStatus, GuardLimit, TrailEntry } from './state';
+import type {
+  ConversationLimits,
+  ConversationState,
+  ConversationStatistics,
+  ConversationStatus,
+  GuardLimit,
+  TrailEntry,
+} from './state';
 import type { ApprovalPolicy } from '../contract/limits';
 import type { Approval, ApprovalDecision, ApprovalsFolded } from './approvals';
 import type { ChatMessage, ToolRunResult } from '../contract/transcript';
@@ -42,14 +49,27 @@ export interface SendMessageInput {
 
 /** One step of a turn, in order, so a client can print the run log. */
 export type TurnEvent =
-  | { type: 'model_step'; agent: AgentName; outcome: 'reply' | 'tool_calls' | 'refusal' | 'failed' | 'interrupted'; error?: string; droppedCalls?: number }
+  | {
+      type: 'model_step';
+      agent: AgentName;
+      outcome: 'reply' | 'tool_calls' | 'refusal' | 'failed' | 'interrupted';
+      error?: string;
+      droppedCalls?: number;
+    }
   | { type: 'tool_call'; agent: AgentName; tool: string; arguments: string; result: ToolRunResult }
   | { type: 'tool_skipped'; agent: AgentName; tool: string; why: string }
   | { type: 'handoff'; from: AgentName; to: AgentName; reason: string }
   | { type: 'handoff_refused'; from: AgentName; to: string; reason: string; why: string }
   | { type: 'rollback'; from: AgentName; to: AgentName; reason: string; noop: boolean }
   | { type: 'guard'; agent: AgentName; limit: GuardLimit }
-  | { type: 'approval_requested'; agent: AgentName; approvalId: string; orderId: string; amountCents: number; deadline: string };
+  | {
+      type: 'approval_requested';
+      agent: AgentName;
+      approvalId: string;
+      orderId: string;
+      amountCents: number;
+      deadline: string;
+    };
 
 /** What `sendMessage` returns: the reply, who gave it, and what happened on the way. */
 export interface AgentReply {

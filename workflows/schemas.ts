@@ -7,7 +7,15 @@
  */
 import { z } from 'zod';
 import { AGENT_NAMES } from '../agents';
-import { APPROVAL_BOUNDS, APPROVAL_POLICY_RANGES, BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES, type ApprovalPolicy, type ConversationLimits } from '../contract/limits';
+import {
+  APPROVAL_BOUNDS,
+  APPROVAL_POLICY_RANGES,
+  BOUNDS,
+  DEFAULT_LIMITS,
+  LIMIT_RANGES,
+  type ApprovalPolicy,
+  type ConversationLimits,
+} from '../contract/limits';
 import type { Approval, ApprovalDecision } from './approvals';
 import type { ConversationInput, RollbackInput, SendMessageInput } from './messages';
 import type { ConversationState, TrailEntry } from './state';
@@ -39,8 +47,18 @@ export const deciderSchema = z
 
 /** The refund-approval policy in the start input; anything left out takes DEFAULT_APPROVAL_POLICY's value. */
 export const approvalPolicySchema: z.ZodType<Partial<ApprovalPolicy>> = z.strictObject({
-  refundApprovalLimitCents: z.number().int().min(APPROVAL_POLICY_RANGES.refundApprovalLimitCents[0]).max(APPROVAL_POLICY_RANGES.refundApprovalLimitCents[1]).optional(),
-  approvalTimeoutMs: z.number().int().min(APPROVAL_POLICY_RANGES.approvalTimeoutMs[0]).max(APPROVAL_POLICY_RANGES.approvalTimeoutMs[1]).optional(),
+  refundApprovalLimitCents: z
+    .number()
+    .int()
+    .min(APPROVAL_POLICY_RANGES.refundApprovalLimitCents[0])
+    .max(APPROVAL_POLICY_RANGES.refundApprovalLimitCents[1])
+    .optional(),
+  approvalTimeoutMs: z
+    .number()
+    .int()
+    .min(APPROVAL_POLICY_RANGES.approvalTimeoutMs[0])
+    .max(APPROVAL_POLICY_RANGES.approvalTimeoutMs[1])
+    .optional(),
   onApprovalTimeout: z.enum(['reject', 'escalate']).optional(),
   approvers: z.array(deciderSchema).max(APPROVAL_POLICY_RANGES.maxApprovers).optional(),
 });
@@ -55,16 +73,52 @@ const toolCall = z.object({ id: text, name: text, arguments: text });
 
 const chatMessage: z.ZodType<ChatMessage> = z.discriminatedUnion('role', [
   z.object({ role: z.literal('user'), content: text }),
-  z.object({ role: z.literal('assistant'), agent: agentName, content: text.nullable(), toolCalls: z.array(toolCall).optional() }),
+  z.object({
+    role: z.literal('assistant'),
+    agent: agentName,
+    content: text.nullable(),
+    toolCalls: z.array(toolCall).optional(),
+  }),
   z.object({ role: z.literal('tool'), toolCallId: text, name: text, content: text }),
   z.object({ role: z.literal('event'), content: text }),
 ]);
 
 const trailEntry: z.ZodType<TrailEntry> = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('handoff'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), at: isoTime, turn: count }),
-  z.object({ kind: z.literal('handoff_refused'), from: agentName, to: text, reason: text, why: text, at: isoTime, turn: count }),
-  z.object({ kind: z.literal('rollback'), from: agentName, to: agentName, reason: text, reasonCut: count.optional(), noop: z.boolean(), at: isoTime, turn: count }),
-  z.object({ kind: z.literal('guard'), agent: agentName, limit: z.enum(['steps', 'handoffs', 'ping_pong', 'transcript']), at: isoTime, turn: count }),
+  z.object({
+    kind: z.literal('handoff'),
+    from: agentName,
+    to: agentName,
+    reason: text,
+    reasonCut: count.optional(),
+    at: isoTime,
+    turn: count,
+  }),
+  z.object({
+    kind: z.literal('handoff_refused'),
+    from: agentName,
+    to: text,
+    reason: text,
+    why: text,
+    at: isoTime,
+    turn: count,
+  }),
+  z.object({
+    kind: z.literal('rollback'),
+    from: agentName,
+    to: agentName,
+    reason: text,
+    reasonCut: count.optional(),
+    noop: z.boolean(),
+    at: isoTime,
+    turn: count,
+  }),
+  z.object({
+    kind: z.literal('guard'),
+    agent: agentName,
+    limit: z.enum(['steps', 'handoffs', 'ping_pong', 'transcript']),
+    at: isoTime,
+    turn: count,
+  }),
   z.object({
     kind: z.literal('approval'),
     event: z.enum(['requested', 'approved', 'rejected', 'expired', 'escalated']),
@@ -105,13 +159,22 @@ export const carriedStateSchema: z.ZodType<ConversationState> = z.object({
   history: z.array(chatMessage),
   trail: z.array(trailEntry),
   trailFolded: z
-    .object({ entries: count, handoffs: count, rollbacks: count, agentsInvolved: z.array(agentName).max(AGENT_NAMES.length), agentAfter: agentName })
+    .object({
+      entries: count,
+      handoffs: count,
+      rollbacks: count,
+      agentsInvolved: z.array(agentName).max(AGENT_NAMES.length),
+      agentAfter: agentName,
+    })
     .optional(),
   turn: count,
   runs: count,
   startedAt: isoTime,
   // No release made more than these: a longer list is refused, not cut (awaiting approvals are money decisions).
-  approvals: z.array(approval).max(APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals).optional(),
+  approvals: z
+    .array(approval)
+    .max(APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals)
+    .optional(),
   approvalsFolded: z.object({ approved: count, rejected: count, expired: count }).optional(),
 });
 
@@ -138,11 +201,13 @@ export function describeIssues(error: z.ZodError): string {
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export function checkConversationInput(raw: unknown): Checked<ConversationInput> {
-  if (raw === undefined || raw === null) return { ok: false, error: 'expected an object { customerId, limits?, policy?, carried? }' };
+  if (raw === undefined || raw === null)
+    return { ok: false, error: 'expected an object { customerId, limits?, policy?, carried? }' };
   const parsed = conversationInputSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, error: describeIssues(parsed.error) };
   const carried = parsed.data.carried;
-  if (carried && carried.customerId !== parsed.data.customerId) return { ok: false, error: 'carried.customerId: differs from customerId' };
+  if (carried && carried.customerId !== parsed.data.customerId)
+    return { ok: false, error: 'carried.customerId: differs from customerId' };
   return { ok: true, value: parsed.data };
 }
 
@@ -157,7 +222,8 @@ export function checkMessage(raw: unknown, maxMessageChars: number = DEFAULT_LIM
   const parsed = sendMessageInputSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, error: `${shape}: ${describeIssues(parsed.error)}` };
   const text = parsed.data.text;
-  if (text.length > maxMessageChars) return { ok: false, error: `the message is ${text.length} characters long; the limit is ${maxMessageChars}` };
+  if (text.length > maxMessageChars)
+    return { ok: false, error: `the message is ${text.length} characters long; the limit is ${maxMessageChars}` };
   const clean = text.toWellFormed().trim();
   if (clean.length === 0) return { ok: false, error: 'the message is empty' };
   return { ok: true, value: clean };
@@ -178,10 +244,19 @@ export function rollbackReason(raw: unknown): string {
 }
 
 export const approvalDecisionSchema: z.ZodType<ApprovalDecision> = z.strictObject({
-  approvalId: z.string().min(1, 'the approval id is empty').max(APPROVAL_BOUNDS.maxApprovalIdChars, `an approval id is at most ${APPROVAL_BOUNDS.maxApprovalIdChars} characters`),
+  approvalId: z
+    .string()
+    .min(1, 'the approval id is empty')
+    .max(
+      APPROVAL_BOUNDS.maxApprovalIdChars,
+      `an approval id is at most ${APPROVAL_BOUNDS.maxApprovalIdChars} characters`,
+    ),
   decision: z.enum(['approve', 'reject'], "decision must be 'approve' or 'reject'"),
   by: deciderSchema,
-  note: z.string().max(APPROVAL_BOUNDS.maxNoteChars, `a note is at most ${APPROVAL_BOUNDS.maxNoteChars} characters`).optional(),
+  note: z
+    .string()
+    .max(APPROVAL_BOUNDS.maxNoteChars, `a note is at most ${APPROVAL_BOUNDS.maxNoteChars} characters`)
+    .optional(),
 });
 
 /** A decision's shape, cleaned (`by` trimmed, the note well-formed and trimmed); whether it may apply is approvals.ts's checkDecisionAgainst. */

@@ -15,7 +15,16 @@ export { DEFAULT_LIMITS, type ConversationLimits } from '../contract/limits';
 export type TrailEntry =
   | { kind: 'handoff'; from: AgentName; to: AgentName; reason: string; reasonCut?: number; at: string; turn: number }
   | { kind: 'handoff_refused'; from: AgentName; to: string; reason: string; why: string; at: string; turn: number }
-  | { kind: 'rollback'; from: AgentName; to: AgentName; reason: string; reasonCut?: number; noop: boolean; at: string; turn: number }
+  | {
+      kind: 'rollback';
+      from: AgentName;
+      to: AgentName;
+      reason: string;
+      reasonCut?: number;
+      noop: boolean;
+      at: string;
+      turn: number;
+    }
   | { kind: 'guard'; agent: AgentName; limit: GuardLimit; at: string; turn: number }
   | ApprovalTrailEntry;
 
@@ -99,11 +108,25 @@ export function checkHandoff(from: AgentName, to: string): HandoffDecision {
 
 export function applyHandoff(state: ConversationState, to: AgentName, reason: string, at: string): ConversationState {
   const { text, cutFrom } = cut(reason, BOUNDS.maxReasonChars);
-  const entry: TrailEntry = { kind: 'handoff', from: state.currentAgent, to, reason: text, ...(cutFrom && { reasonCut: cutFrom }), at, turn: state.turn };
+  const entry: TrailEntry = {
+    kind: 'handoff',
+    from: state.currentAgent,
+    to,
+    reason: text,
+    ...(cutFrom && { reasonCut: cutFrom }),
+    at,
+    turn: state.turn,
+  };
   return { ...pushTrail(state, entry), currentAgent: to };
 }
 
-export function recordRefusedHandoff(state: ConversationState, to: string, reason: string, why: string, at: string): ConversationState {
+export function recordRefusedHandoff(
+  state: ConversationState,
+  to: string,
+  reason: string,
+  why: string,
+  at: string,
+): ConversationState {
   const entry: TrailEntry = {
     kind: 'handoff_refused',
     from: state.currentAgent,
@@ -128,14 +151,21 @@ export function pushTrail(state: ConversationState, entry: TrailEntry): Conversa
   while (trail.length - drop > BOUNDS.maxTrailEntries || bytes > BOUNDS.maxTrailBytes) bytes -= sizes[drop++]!;
   if (drop === 0) return { ...state, trail };
   const folded = trail.slice(0, drop);
-  let summary: TrailSummary = state.trailFolded ?? { entries: 0, handoffs: 0, rollbacks: 0, agentsInvolved: [ENTRY_AGENT], agentAfter: ENTRY_AGENT };
+  let summary: TrailSummary = state.trailFolded ?? {
+    entries: 0,
+    handoffs: 0,
+    rollbacks: 0,
+    agentsInvolved: [ENTRY_AGENT],
+    agentAfter: ENTRY_AGENT,
+  };
   for (const e of folded) {
     const moved = e.kind === 'handoff' || (e.kind === 'rollback' && !e.noop) ? e.to : undefined;
     summary = {
       entries: summary.entries + 1,
       handoffs: summary.handoffs + (e.kind === 'handoff' ? 1 : 0),
       rollbacks: summary.rollbacks + (e.kind === 'rollback' ? 1 : 0),
-      agentsInvolved: moved && !summary.agentsInvolved.includes(moved) ? [...summary.agentsInvolved, moved] : summary.agentsInvolved,
+      agentsInvolved:
+        moved && !summary.agentsInvolved.includes(moved) ? [...summary.agentsInvolved, moved] : summary.agentsInvolved,
       agentAfter: moved ?? summary.agentAfter,
     };
   }
@@ -151,7 +181,16 @@ export function applyRollback(state: ConversationState, reason: string, at: stri
   const noop = from === ENTRY_AGENT;
   // The reason comes from whoever sent the signal: cut, and the cut recorded.
   const { text, cutFrom } = cut(reason, BOUNDS.maxReasonChars);
-  const entry: TrailEntry = { kind: 'rollback', from, to: ENTRY_AGENT, reason: text, ...(cutFrom && { reasonCut: cutFrom }), noop, at, turn: state.turn };
+  const entry: TrailEntry = {
+    kind: 'rollback',
+    from,
+    to: ENTRY_AGENT,
+    reason: text,
+    ...(cutFrom && { reasonCut: cutFrom }),
+    noop,
+    at,
+    turn: state.turn,
+  };
   const history: ChatMessage[] = noop
     ? state.history
     : [...state.history, { role: 'event', content: `Control was returned from ${from} to ${ENTRY_AGENT}: ${text}` }];
@@ -171,10 +210,16 @@ export function boundMessage(message: ChatMessage): ChatMessage {
   switch (message.role) {
     case 'assistant': {
       const content = message.content === null ? null : cut(message.content, BOUNDS.maxModelTextChars).text;
-      return message.toolCalls ? { ...message, content, toolCalls: boundToolCalls(message.toolCalls).calls } : { ...message, content };
+      return message.toolCalls
+        ? { ...message, content, toolCalls: boundToolCalls(message.toolCalls).calls }
+        : { ...message, content };
     }
     case 'tool':
-      return { ...message, name: cut(message.name, BOUNDS.maxToolNameChars).text, content: cut(message.content, BOUNDS.maxToolResultChars).text };
+      return {
+        ...message,
+        name: cut(message.name, BOUNDS.maxToolNameChars).text,
+        content: cut(message.content, BOUNDS.maxToolResultChars).text,
+      };
     case 'user':
     case 'event':
       // Customer messages are bounded by the validator (maxMessageChars, at most 32,000).
@@ -187,7 +232,11 @@ export function boundMessage(message: ChatMessage): ChatMessage {
  * dropped and counted), names cut, and arguments over BOUNDS.maxToolArgumentChars replaced by `{}`
  * and listed in `oversized` so the workflow answers them as refused rather than running them.
  */
-export function boundToolCalls(calls: readonly ToolCallRequest[]): { calls: ToolCallRequest[]; dropped: number; oversized: string[] } {
+export function boundToolCalls(calls: readonly ToolCallRequest[]): {
+  calls: ToolCallRequest[];
+  dropped: number;
+  oversized: string[];
+} {
   const oversized: string[] = [];
   // Fresh objects with exactly the stored fields: a model step's calls carry more (the UI summary),
   // and the transcript is carried through continue-as-new and checked there.
@@ -230,7 +279,10 @@ export function boundTranscript(state: ConversationState, maxBytes: number): Con
     suffix -= sizes[i]!;
   }
   if (from <= 0) return state;
-  const note: ChatMessage = { role: 'event', content: `${from} earlier messages of this conversation were archived to keep it within size limits.` };
+  const note: ChatMessage = {
+    role: 'event',
+    content: `${from} earlier messages of this conversation were archived to keep it within size limits.`,
+  };
   return { ...state, history: [note, ...state.history.slice(from)] };
 }
 
@@ -249,7 +301,10 @@ export function dropTurnWork(state: ConversationState): ConversationState {
   }
   const dropped = state.history.length - userAt - 1;
   if (dropped <= 0) return state;
-  const note: ChatMessage = { role: 'event', content: `${dropped} messages of this turn (tool calls and their results) were dropped: together they were too large to keep.` };
+  const note: ChatMessage = {
+    role: 'event',
+    content: `${dropped} messages of this turn (tool calls and their results) were dropped: together they were too large to keep.`,
+  };
   return { ...state, history: [...state.history.slice(0, userAt + 1), note] };
 }
 
@@ -272,7 +327,12 @@ function boundEntry(entry: TrailEntry): TrailEntry {
       return cutFrom ? { ...entry, reason: text, reasonCut: entry.reasonCut ?? cutFrom } : entry;
     }
     case 'handoff_refused':
-      return { ...entry, to: cut(entry.to, BOUNDS.maxToolNameChars).text, reason: cut(entry.reason, BOUNDS.maxReasonChars).text, why: cut(entry.why, BOUNDS.maxReasonChars).text };
+      return {
+        ...entry,
+        to: cut(entry.to, BOUNDS.maxToolNameChars).text,
+        reason: cut(entry.reason, BOUNDS.maxReasonChars).text,
+        why: cut(entry.why, BOUNDS.maxReasonChars).text,
+      };
     case 'guard':
       return entry;
     case 'approval':
@@ -307,7 +367,9 @@ export function closeConversation(state: ConversationState, why: 'idle' | 'ended
 
 /** Handoffs taken in the given turn, in order. */
 export function handoffsInTurn(state: ConversationState, turn: number): Extract<TrailEntry, { kind: 'handoff' }>[] {
-  return state.trail.filter((e): e is Extract<TrailEntry, { kind: 'handoff' }> => e.kind === 'handoff' && e.turn === turn);
+  return state.trail.filter(
+    (e): e is Extract<TrailEntry, { kind: 'handoff' }> => e.kind === 'handoff' && e.turn === turn,
+  );
 }
 
 /**
@@ -378,26 +440,57 @@ export interface CallContext {
  * not break the handoff cap or repeat a hop taken this turn (ping-pong); the first allowed handoff
  * wins; a function tool must be one of the agent's.
  */
-export function decideCall(state: ConversationState, progress: TurnProgress, call: ToolCallRequest, ctx: CallContext): CallDecision {
+export function decideCall(
+  state: ConversationState,
+  progress: TurnProgress,
+  call: ToolCallRequest,
+  ctx: CallContext,
+): CallDecision {
   const agent = state.currentAgent;
   if (progress.stopped !== undefined) return skip(progress.stopped);
   if (ctx.rollbackPending) return skip(ROLLBACK_STOP);
   if (ctx.oversized) {
-    return { kind: 'refuse_tool', reply: refusal('invalid_arguments', `not run: the arguments are longer than the limit of ${BOUNDS.maxToolArgumentChars} characters`) };
+    return {
+      kind: 'refuse_tool',
+      reply: refusal(
+        'invalid_arguments',
+        `not run: the arguments are longer than the limit of ${BOUNDS.maxToolArgumentChars} characters`,
+      ),
+    };
   }
   if (call.name.startsWith(HANDOFF_PREFIX)) {
     const to = call.name.slice(HANDOFF_PREFIX.length);
     const reason = handoffReason(call.arguments);
-    const check = reason === undefined ? { ok: false as const, why: 'a handoff needs a reason: {"reason": "..."}' } : checkHandoff(agent, to);
-    if (!check.ok) return { kind: 'refuse_handoff', to, reason: reason ?? '', why: check.why, reply: refusal('not_allowed', check.why) };
+    const check =
+      reason === undefined
+        ? { ok: false as const, why: 'a handoff needs a reason: {"reason": "..."}' }
+        : checkHandoff(agent, to);
+    if (!check.ok)
+      return {
+        kind: 'refuse_handoff',
+        to,
+        reason: reason ?? '',
+        why: check.why,
+        reply: refusal('not_allowed', check.why),
+      };
     if (progress.handoffs >= ctx.maxHandoffsPerTurn || isPingPong(state, check.to)) {
-      return { kind: 'guard', limit: progress.handoffs >= ctx.maxHandoffsPerTurn ? 'handoffs' : 'ping_pong', reply: refusal('over_limit', `not run: ${HANDOFF_LIMIT_STOP}`) };
+      return {
+        kind: 'guard',
+        limit: progress.handoffs >= ctx.maxHandoffsPerTurn ? 'handoffs' : 'ping_pong',
+        reply: refusal('over_limit', `not run: ${HANDOFF_LIMIT_STOP}`),
+      };
     }
     return { kind: 'handoff', to: check.to, reason: reason!, reply: { ok: true, data: { transferred_to: check.to } } };
   }
   const allowed: readonly string[] = AGENTS[agent].tools;
   if (!allowed.includes(call.name)) {
-    return { kind: 'refuse_tool', reply: refusal('not_allowed', `${call.name} is not one of ${agent}'s tools; available: ${allowed.join(', ') || 'none'}`) };
+    return {
+      kind: 'refuse_tool',
+      reply: refusal(
+        'not_allowed',
+        `${call.name} is not one of ${agent}'s tools; available: ${allowed.join(', ') || 'none'}`,
+      ),
+    };
   }
   return { kind: 'run' };
 }

@@ -6,11 +6,23 @@
  * the per-turn guards. Deterministic workflow code: it runs in the sandbox, and every state change
  * goes through a reducer.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+} from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
-import type { ModelStepRequest, ModelStepResult, ModelToolCall, ToolCallRequest, ToolRunResult } from '../contract/transcript';
+import type {
+  ModelStepRequest,
+  ModelStepResult,
+  ModelToolCall,
+  ToolCallRequest,
+  ToolRunResult,
+} from '../contract/transcript';
 import {
   applyDeadlines,
   approvalIdempotencyKey,
@@ -48,13 +60,22 @@ import { modelStepSummary, toolCallSummary } from './summaries';
 
 /** Replies the desk gives on its own, when no model reply can be used. */
 export const CANNED = {
-  steps: 'I am sorry, I could not finish this request automatically. Please rephrase it, or ask for a person and a colleague will follow up.',
-  handoffs: 'I am sorry, your request went back and forth between our teams without an answer. A colleague will look at it; you can also rephrase it.',
-  transcript: 'I am sorry, this request produced more data than I can keep in one conversation. Please ask for one thing at a time, or ask for a person.',
-  modelFailed: 'I am sorry, our assistant is unavailable right now. Nothing further was changed; please try again in a few minutes.',
+  steps:
+    'I am sorry, I could not finish this request automatically. Please rephrase it, or ask for a person and a colleague will follow up.',
+  handoffs:
+    'I am sorry, your request went back and forth between our teams without an answer. A colleague will look at it; you can also rephrase it.',
+  transcript:
+    'I am sorry, this request produced more data than I can keep in one conversation. Please ask for one thing at a time, or ask for a person.',
+  modelFailed:
+    'I am sorry, our assistant is unavailable right now. Nothing further was changed; please try again in a few minutes.',
 } as const;
 
-const GUARD_REPLY: Record<GuardLimit, string> = { steps: CANNED.steps, handoffs: CANNED.handoffs, ping_pong: CANNED.handoffs, transcript: CANNED.transcript };
+const GUARD_REPLY: Record<GuardLimit, string> = {
+  steps: CANNED.steps,
+  handoffs: CANNED.handoffs,
+  ping_pong: CANNED.handoffs,
+  transcript: CANNED.transcript,
+};
 
 /**
  * The conversation as the turn and the handlers share it. The workflow owns the object; the turn
@@ -103,7 +124,12 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
     const agent = live.state.currentAgent;
     const result = await modelStep(live, agent);
     if (result.kind === 'interrupted' || result.kind === 'failed') {
-      events.push({ type: 'model_step', agent, outcome: result.kind, ...(result.kind === 'failed' && { error: result.error }) });
+      events.push({
+        type: 'model_step',
+        agent,
+        outcome: result.kind,
+        ...(result.kind === 'failed' && { error: result.error }),
+      });
       if (result.kind === 'failed') return finish(agent, CANNED.modelFailed);
       continue; // the loop's head applies the rollback; the receptionist takes the next step
     }
@@ -111,7 +137,12 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
       events.push({ type: 'model_step', agent, outcome: result.kind });
       return finish(agent, result.text);
     }
-    const acted = await actOnCalls(live, { agent, step, text: result.text, calls: result.calls }, { handoffs: progress.handoffs }, events);
+    const acted = await actOnCalls(
+      live,
+      { agent, step, text: result.text, calls: result.calls },
+      { handoffs: progress.handoffs },
+      events,
+    );
     if (acted.guard) return guard(acted.guard);
     progress = acted;
     // Older turns are archived first; a turn that is too large on its own is stopped here.
@@ -139,7 +170,9 @@ export function takeRollback(live: Live, events: TurnEvent[]): void {
 async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   const call = new CancellationScope();
   const watch = new CancellationScope();
-  const stepDone = call.run(() => callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [modelStepRequest(live, agent)]));
+  const stepDone = call.run(() =>
+    callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [modelStepRequest(live, agent)]),
+  );
   const rollbackArrived = watch.run(() => condition(() => live.pendingRollback !== undefined));
   // Both promises are settled by one side or cancelled by the other: neither may reject unhandled.
   stepDone.catch(() => undefined);
@@ -178,7 +211,11 @@ function modelStepRequest(live: Live, agent: AgentName): ModelStepRequest {
   live.sent = { length: history.length, digest };
   const transcript = { workflowId: live.workflowId, runId: live.runId, length: history.length, digest };
   if (sent && sent.length > 0 && baseDigest === sent.digest) {
-    return { agent, transcript, delta: { from: sent.length, baseDigest: sent.digest, messages: history.slice(sent.length) } };
+    return {
+      agent,
+      transcript,
+      delta: { from: sent.length, baseDigest: sent.digest, messages: history.slice(sent.length) },
+    };
   }
   return { agent, transcript, delta: { from: 0, baseDigest: EMPTY_DIGEST, messages: history } };
 }
@@ -199,8 +236,18 @@ async function actOnCalls(
   // A model can be talked into anything, so its calls are bounded before they are stored.
   const named = response.calls.map((c, i) => ({ ...c, id: `call_${turn}_${step}_${i}` }));
   const bounded = boundToolCalls(named);
-  events.push({ type: 'model_step', agent, outcome: 'tool_calls', ...(bounded.dropped > 0 && { droppedCalls: bounded.dropped }) });
-  live.state = appendMessages(live.state, { role: 'assistant', agent, content: response.text, toolCalls: bounded.calls });
+  events.push({
+    type: 'model_step',
+    agent,
+    outcome: 'tool_calls',
+    ...(bounded.dropped > 0 && { droppedCalls: bounded.dropped }),
+  });
+  live.state = appendMessages(live.state, {
+    role: 'assistant',
+    agent,
+    content: response.text,
+    toolCalls: bounded.calls,
+  });
 
   let progress = start;
   let guard: GuardLimit | undefined;
@@ -214,20 +261,43 @@ async function actOnCalls(
     if (decision.kind === 'guard') guard = decision.limit;
     // The refund policy, on the validated arguments: a refund above the limit waits for a person.
     // Only a call with an approval to ask for, or an order whose approval is awaited, takes a new path.
-    const refund = decision.kind === 'run' && call.name === REFUND_TOOL ? decideRefund(live.state, call.arguments, live.policy) : undefined;
+    const refund =
+      decision.kind === 'run' && call.name === REFUND_TOOL
+        ? decideRefund(live.state, call.arguments, live.policy)
+        : undefined;
     let result: ToolRunResult;
     let requested: ReturnType<typeof requestApproval> | undefined;
     if (decision.kind !== 'run') result = decision.reply;
     else if (refund?.kind === 'refuse') result = refund.reply;
     else if (refund?.kind === 'approval') {
-      requested = requestApproval(live.state, { id: `apr-${turn}-${step}-${index}`, args: refund.args, agent, at: now(), policy: live.policy });
+      requested = requestApproval(live.state, {
+        id: `apr-${turn}-${step}-${index}`,
+        args: refund.args,
+        agent,
+        at: now(),
+        policy: live.policy,
+      });
       live.state = requested.state;
       result = requested.reply;
-    } else result = await runToolCall(live, agent, call, named[index]?.summary, `${live.workflowId}:${turn}:${step}:${index}`);
+    } else
+      result = await runToolCall(
+        live,
+        agent,
+        call,
+        named[index]?.summary,
+        `${live.workflowId}:${turn}:${step}:${index}`,
+      );
     record(live, agent, call, decision, result, events);
     if (requested) {
       const a = requested.approval;
-      events.push({ type: 'approval_requested', agent, approvalId: a.id, orderId: a.orderId, amountCents: a.amountCents, deadline: a.deadline });
+      events.push({
+        type: 'approval_requested',
+        agent,
+        approvalId: a.id,
+        orderId: a.orderId,
+        amountCents: a.amountCents,
+        deadline: a.deadline,
+      });
       live.publish();
     }
   }
@@ -235,14 +305,27 @@ async function actOnCalls(
 }
 
 /** A decided call into the state (reply, trail, control) and the run log. */
-function record(live: Live, agent: AgentName, call: ToolCallRequest, decision: CallDecision, result: ToolRunResult, events: TurnEvent[]): void {
+function record(
+  live: Live,
+  agent: AgentName,
+  call: ToolCallRequest,
+  decision: CallDecision,
+  result: ToolRunResult,
+  events: TurnEvent[],
+): void {
   switch (decision.kind) {
     case 'skip':
       events.push({ type: 'tool_skipped', agent, tool: call.name, why: decision.why });
       break;
     case 'refuse_handoff':
       live.state = recordRefusedHandoff(live.state, decision.to, decision.reason, decision.why, now());
-      events.push({ type: 'handoff_refused', from: agent, to: decision.to, reason: decision.reason, why: decision.why });
+      events.push({
+        type: 'handoff_refused',
+        from: agent,
+        to: decision.to,
+        reason: decision.reason,
+        why: decision.why,
+      });
       break;
     case 'handoff':
       live.state = applyHandoff(live.state, decision.to, decision.reason, now());
@@ -256,7 +339,12 @@ function record(live: Live, agent: AgentName, call: ToolCallRequest, decision: C
     case 'guard':
       break; // the turn's guard entry and reply follow
   }
-  live.state = appendMessages(live.state, { role: 'tool', toolCallId: call.id, name: call.name, content: JSON.stringify(result) });
+  live.state = appendMessages(live.state, {
+    role: 'tool',
+    toolCallId: call.id,
+    name: call.name,
+    content: JSON.stringify(result),
+  });
 }
 
 const REFUND_TOOL = 'process_refund';
@@ -270,14 +358,26 @@ const REFUND_TOOL = 'process_refund';
 export async function runDecision(live: Live, d: ApprovalDecision): Promise<ApprovalOutcome> {
   live.state = recordDecision(live.state, d, now());
   const decided = findApproval(live.state, d.approvalId);
-  if (!decided) throw ApplicationFailure.create({ type: FAILURE.invalidDecision, message: `there is no approval ${d.approvalId} in this conversation`, nonRetryable: true });
+  if (!decided)
+    throw ApplicationFailure.create({
+      type: FAILURE.invalidDecision,
+      message: `there is no approval ${d.approvalId} in this conversation`,
+      nonRetryable: true,
+    });
   live.publish();
   if (d.decision === 'approve') {
     const call: ToolCallRequest = { id: decided.id, name: REFUND_TOOL, arguments: refundArgumentsJson(decided) };
-    const result = await runToolCall(live, decided.agent, call, `order ${decided.orderId} $${(decided.amountCents / 100).toFixed(2)} approved by ${d.by}`, approvalIdempotencyKey(live.workflowId, decided.id), {
-      id: decided.id,
-      by: d.by,
-    });
+    const result = await runToolCall(
+      live,
+      decided.agent,
+      call,
+      `order ${decided.orderId} $${(decided.amountCents / 100).toFixed(2)} approved by ${d.by}`,
+      approvalIdempotencyKey(live.workflowId, decided.id),
+      {
+        id: decided.id,
+        by: d.by,
+      },
+    );
     live.state = recordRefund(live.state, decided.id, result);
   }
   const approval = findApproval(live.state, d.approvalId) ?? decided;
@@ -293,7 +393,8 @@ export function applyDueDeadlines(live: Live): void {
   if (!changed.length) return;
   live.state = state;
   for (const a of changed) {
-    if (a.status === 'expired') live.state = appendMessages(live.state, { role: 'assistant', agent: a.agent, content: decisionMessage(a) });
+    if (a.status === 'expired')
+      live.state = appendMessages(live.state, { role: 'assistant', agent: a.agent, content: decisionMessage(a) });
   }
   live.publish();
 }
@@ -308,13 +409,24 @@ async function runToolCall(
 ): Promise<ToolRunResult> {
   try {
     return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
-      { agent, tool: call.name, arguments: call.arguments, customerId: live.state.customerId, idempotencyKey, ...(approval && { approval }) },
+      {
+        agent,
+        tool: call.name,
+        arguments: call.arguments,
+        customerId: live.state.customerId,
+        idempotencyKey,
+        ...(approval && { approval }),
+      },
     ]);
   } catch (err) {
     // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
     // The model hears that it failed, so the history stays valid and the customer gets an answer.
     if (err instanceof ActivityFailure) {
-      return { ok: false, code: 'invalid_state', message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}` };
+      return {
+        ok: false,
+        code: 'invalid_state',
+        message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}`,
+      };
     }
     throw err;
   }

@@ -67,4 +67,3 @@ export function storeOnBackend(backend: ShopBackend): ShopStore {
     counts: () => read((tx) => tx.counts()),
   };
 }
-

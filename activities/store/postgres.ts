@@ -57,7 +57,9 @@ export async function openPostgresStore(url: string): Promise<PostgresShopStore>
       mode,
       all: async <T>(sql: string, params: readonly unknown[] = []) => (await query<T>(sql, params)).rows,
       get: async <T>(sql: string, params: readonly unknown[] = []) => (await query<T>(sql, params)).rows[0],
-      run: async (sql: string, params: readonly unknown[] = []) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
+      run: async (sql: string, params: readonly unknown[] = []) => ({
+        changes: (await query(sql, params)).rowCount ?? 0,
+      }),
       lock: async (name: string) => {
         await query('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
       },
@@ -68,7 +70,9 @@ export async function openPostgresStore(url: string): Promise<PostgresShopStore>
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(
+        mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      );
       try {
         const result = await fn(session(client, mode));
         await client.query('COMMIT');

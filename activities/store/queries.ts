@@ -99,8 +99,10 @@ const SQL = {
   refunds: 'SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, id',
   refunded: 'SELECT CAST(COALESCE(SUM(amount_cents), 0) AS INTEGER) AS cents FROM refunds WHERE order_id = ?',
   tickets: 'SELECT * FROM support_tickets WHERE customer_id = ? ORDER BY id',
-  nextRefundNumber: "SELECT COALESCE(MAX(CAST(substr(id, 4) AS INTEGER)), 1000) + 1 AS n FROM refunds WHERE id LIKE 'RF-%'",
-  nextTicketNumber: "SELECT COALESCE(MAX(CAST(substr(id, 5) AS INTEGER)), 1000) + 1 AS n FROM support_tickets WHERE id LIKE 'TCK-%'",
+  nextRefundNumber:
+    "SELECT COALESCE(MAX(CAST(substr(id, 4) AS INTEGER)), 1000) + 1 AS n FROM refunds WHERE id LIKE 'RF-%'",
+  nextTicketNumber:
+    "SELECT COALESCE(MAX(CAST(substr(id, 5) AS INTEGER)), 1000) + 1 AS n FROM support_tickets WHERE id LIKE 'TCK-%'",
   // The over-refund guard in SQL: the row is inserted only if the new refunded total fits. The
   // casts give PostgreSQL the parameters' types, which it cannot infer in a SELECT list.
   insertRefund: `
@@ -111,7 +113,8 @@ const SQL = {
       AND (SELECT COALESCE(SUM(r.amount_cents), 0) FROM refunds r WHERE r.order_id = o.id) + CAST(? AS INTEGER) <= o.total_cents`,
   refundById: 'SELECT * FROM refunds WHERE id = ?',
   cancelIfPending: "UPDATE orders SET status = 'cancelled' WHERE id = ? AND status = 'pending'",
-  insertCancellation: 'INSERT INTO cancellations (order_id, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?) RETURNING id',
+  insertCancellation:
+    'INSERT INTO cancellations (order_id, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?) RETURNING id',
   addressOf: 'SELECT shipping_address AS address FROM orders WHERE id = ?',
   changeAddressIfPending: "UPDATE orders SET shipping_address = ? WHERE id = ? AND status = 'pending'",
   insertAddressChange:
@@ -153,7 +156,14 @@ export function shopQueries(sql: SqlSession): ShopQueries {
       const { n } = (await sql.get<{ n: number }>(SQL.nextRefundNumber))!;
       const id = `RF-${n}`;
       const { changes } = await sql.run(SQL.insertRefund, [
-        id, input.amountCents, input.reason, input.idempotencyKey, input.createdAt, input.orderId, input.amountCents, input.amountCents,
+        id,
+        input.amountCents,
+        input.reason,
+        input.idempotencyKey,
+        input.createdAt,
+        input.orderId,
+        input.amountCents,
+        input.amountCents,
       ]);
       if (changes === 0) return undefined;
       return toRefund((await sql.get<RefundRow>(SQL.refundById, [id]))!);
@@ -161,16 +171,26 @@ export function shopQueries(sql: SqlSession): ShopQueries {
 
     async cancelPendingOrder(input) {
       if ((await sql.run(SQL.cancelIfPending, [input.orderId])).changes === 0) return undefined;
-      const row = await sql.get<{ id: number }>(SQL.insertCancellation, [input.orderId, input.reason, input.idempotencyKey, input.createdAt]);
+      const row = await sql.get<{ id: number }>(SQL.insertCancellation, [
+        input.orderId,
+        input.reason,
+        input.idempotencyKey,
+        input.createdAt,
+      ]);
       return { id: Number(row!.id), ...input };
     },
 
     async changePendingOrderAddress(input) {
       const current = await sql.get<{ address: string }>(SQL.addressOf + forUpdate, [input.orderId]);
       if (!current) return undefined;
-      if ((await sql.run(SQL.changeAddressIfPending, [input.newAddress, input.orderId])).changes === 0) return undefined;
+      if ((await sql.run(SQL.changeAddressIfPending, [input.newAddress, input.orderId])).changes === 0)
+        return undefined;
       const row = await sql.get<{ id: number }>(SQL.insertAddressChange, [
-        input.orderId, current.address, input.newAddress, input.idempotencyKey, input.createdAt,
+        input.orderId,
+        current.address,
+        input.newAddress,
+        input.idempotencyKey,
+        input.createdAt,
       ]);
       return {
         id: Number(row!.id),
@@ -186,7 +206,15 @@ export function shopQueries(sql: SqlSession): ShopQueries {
       await sql.lock('shop:ticket-number');
       const { n } = (await sql.get<{ n: number }>(SQL.nextTicketNumber))!;
       const id = `TCK-${n}`;
-      await sql.run(SQL.insertTicket, [id, input.customerId, input.subject, input.description, input.priority, input.idempotencyKey, input.createdAt]);
+      await sql.run(SQL.insertTicket, [
+        id,
+        input.customerId,
+        input.subject,
+        input.description,
+        input.priority,
+        input.idempotencyKey,
+        input.createdAt,
+      ]);
       return toTicket((await sql.get<TicketRow>(SQL.ticketById, [id]))!);
     },
 
@@ -206,7 +234,14 @@ export function shopQueries(sql: SqlSession): ShopQueries {
     },
 
     async insertToolCall(r) {
-      await sql.run(SQL.insertToolCall, [r.idempotencyKey, r.tool, r.customerId, r.argumentsJson, r.resultJson, r.createdAt]);
+      await sql.run(SQL.insertToolCall, [
+        r.idempotencyKey,
+        r.tool,
+        r.customerId,
+        r.argumentsJson,
+        r.resultJson,
+        r.createdAt,
+      ]);
     },
 
     async counts() {

@@ -148,7 +148,12 @@ export const SEED_CANCELLATIONS = [
 /** Inserts the seed rows. The caller owns the transaction and guarantees the tables are empty. */
 export async function insertSeed(sql: SqlSession): Promise<void> {
   for (const c of SEED_CUSTOMERS) {
-    await sql.run('INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)', [c.id, c.name, c.email, c.createdAt]);
+    await sql.run('INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)', [
+      c.id,
+      c.name,
+      c.email,
+      c.createdAt,
+    ]);
   }
   for (const o of SEED_ORDERS) {
     // The total is derived from the items so the two cannot disagree.
@@ -156,7 +161,17 @@ export async function insertSeed(sql: SqlSession): Promise<void> {
     await sql.run(
       `INSERT INTO orders (id, customer_id, status, total_cents, items, tracking_number, carrier, shipping_address, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [o.id, o.customerId, o.status, totalCents, JSON.stringify(o.items), o.trackingNumber, o.carrier, o.shippingAddress, o.createdAt],
+      [
+        o.id,
+        o.customerId,
+        o.status,
+        totalCents,
+        JSON.stringify(o.items),
+        o.trackingNumber,
+        o.carrier,
+        o.shippingAddress,
+        o.createdAt,
+      ],
     );
   }
   for (const r of SEED_REFUNDS) {
@@ -167,7 +182,10 @@ export async function insertSeed(sql: SqlSession): Promise<void> {
   }
   for (const c of SEED_CANCELLATIONS) {
     await sql.run('INSERT INTO cancellations (order_id, reason, idempotency_key, created_at) VALUES (?, ?, ?, ?)', [
-      c.orderId, c.reason, c.idempotencyKey, c.createdAt,
+      c.orderId,
+      c.reason,
+      c.idempotencyKey,
+      c.createdAt,
     ]);
   }
 }

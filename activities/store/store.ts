@@ -51,7 +51,8 @@ export function resetShopStore(store: ShopStore): Promise<void> {
 const TRANSIENT_CODE =
   /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|READONLY|INTERRUPT)|08\w{3}|40001|40P01|55P03|57P0[123]|53\w{3}|58\w{3}|E(IO|NOSPC|AGAIN|BUSY|MFILE|NFILE|CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN))/;
 /** `pg` reports a lost or unobtainable connection with these messages and no code. */
-const TRANSIENT_MESSAGE = /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|terminating connection/i;
+const TRANSIENT_MESSAGE =
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|terminating connection/i;
 
 export function isTransientStoreError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

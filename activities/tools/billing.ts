@@ -24,7 +24,10 @@ export const processRefund = defineTool({
     const refundedCents = await ctx.store.refundedCents(order.id);
     const remainingCents = order.totalCents - refundedCents;
     if (remainingCents <= 0) {
-      return refuse('invalid_state', `Order ${order.id} is already refunded in full (${formatCents(order.totalCents)}); nothing is left to refund.`);
+      return refuse(
+        'invalid_state',
+        `Order ${order.id} is already refunded in full (${formatCents(order.totalCents)}); nothing is left to refund.`,
+      );
     }
     const amountCents = dollarsToCents(args.amount);
     const overLimit = refuse(
@@ -83,7 +86,11 @@ export const getInvoice = defineTool({
       order_id: order.id,
       issued_at: order.createdAt,
       order_status: order.status,
-      billed_to: { name: customer?.name ?? ctx.customerId, email: customer?.email ?? null, address: order.shippingAddress },
+      billed_to: {
+        name: customer?.name ?? ctx.customerId,
+        email: customer?.email ?? null,
+        address: order.shippingAddress,
+      },
       currency: 'USD',
       lines: order.items.map((i) => ({
         name: i.name,
@@ -93,7 +100,12 @@ export const getInvoice = defineTool({
         amount: toDollars(i.quantity * i.unitPriceCents),
       })),
       total: toDollars(order.totalCents),
-      refunds: refunds.map((r) => ({ refund_id: r.id, amount: toDollars(r.amountCents), reason: r.reason, refunded_at: r.createdAt })),
+      refunds: refunds.map((r) => ({
+        refund_id: r.id,
+        amount: toDollars(r.amountCents),
+        reason: r.reason,
+        refunded_at: r.createdAt,
+      })),
       refunded: toDollars(refundedCents),
       net_paid: toDollars(order.totalCents - refundedCents),
     });

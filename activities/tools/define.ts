@@ -28,8 +28,7 @@ export interface ToolContext {
 
 /** A tool's answer: data for the model, or a refusal the model explains to the customer. */
 export type ToolOutcome =
-  | { ok: true; data: Record<string, unknown> }
-  | { ok: false; code: ToolRefusalCode; message: string };
+  { ok: true; data: Record<string, unknown> } | { ok: false; code: ToolRefusalCode; message: string };
 
 /** The parameters are always an object: that is what a function tool's schema must be. */
 export type ToolParameters = z.ZodObject;
@@ -50,7 +49,9 @@ export interface ToolDefinition<N extends string = string, P extends ToolParamet
 }
 
 /** Declares a tool; the identity function keeps the literal name and infers `args` from the schema. */
-export function defineTool<const N extends string, P extends ToolParameters>(def: ToolDefinition<N, P>): ToolDefinition<N, P> {
+export function defineTool<const N extends string, P extends ToolParameters>(
+  def: ToolDefinition<N, P>,
+): ToolDefinition<N, P> {
   return def;
 }
 

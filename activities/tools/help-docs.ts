@@ -34,11 +34,16 @@ const SNIPPET_MAX = 240;
 
 // Words that match every article and would drown the ones that matter ("429", "webhook").
 const STOP_WORDS = new Set(
-  'a an and are as at be but by can do does for from get got how i if in is it its me my no not of on or our so that the this to was we what when why with you your'.split(' '),
+  'a an and are as at be but by can do does for from get got how i if in is it its me my no not of on or our so that the this to was we what when why with you your'.split(
+    ' ',
+  ),
 );
 
 function tokenize(text: string): string[] {
-  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0);
+  return text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((t) => t.length > 0);
 }
 
 function processTerm(term: string): string | null {
@@ -87,7 +92,10 @@ export function createHelpDocs(articles: readonly HelpArticle[]): HelpDocs {
 /** The paragraph with the most matched terms (the first on a tie), cut at a word boundary. */
 function snippet(body: string, matchedTerms: readonly string[]): string {
   const terms = new Set(matchedTerms);
-  const paragraphs = body.split(/\n\s*\n/).map((p) => p.replace(/\s+/g, ' ').replace(/`/g, '').trim()).filter(Boolean);
+  const paragraphs = body
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/\s+/g, ' ').replace(/`/g, '').trim())
+    .filter(Boolean);
   let best = paragraphs[0] ?? '';
   let bestScore = -1;
   for (const p of paragraphs) {

@@ -75,7 +75,7 @@ function trackingNote(order: Order): string {
 export const cancelOrder = defineTool({
   name: 'cancel_order',
   description:
-    'Cancel one of the customer\'s orders. Only pending orders (not yet shipped) can be cancelled. Cancelling does not refund: billing does that.',
+    "Cancel one of the customer's orders. Only pending orders (not yet shipped) can be cancelled. Cancelling does not refund: billing does that.",
   parameters: z.object({
     order_id: orderIdParam,
     reason: z.string().trim().max(500).optional().describe("The customer's reason for cancelling, if given."),
@@ -87,7 +87,10 @@ export const cancelOrder = defineTool({
     if (!order) return orderNotFound(args.order_id);
     if (order.status === 'cancelled') return refuse('invalid_state', `Order ${order.id} is already cancelled.`);
     if (order.status !== 'pending') {
-      return refuse('invalid_state', `Order ${order.id} is ${order.status} and can no longer be cancelled; only pending orders can be cancelled.`);
+      return refuse(
+        'invalid_state',
+        `Order ${order.id} is ${order.status} and can no longer be cancelled; only pending orders can be cancelled.`,
+      );
     }
     const cancellation = await ctx.store.cancelPendingOrder({
       orderId: order.id,
@@ -95,7 +98,8 @@ export const cancelOrder = defineTool({
       idempotencyKey: ctx.idempotencyKey,
       createdAt: ctx.now.toISOString(),
     });
-    if (!cancellation) return refuse('invalid_state', `Order ${order.id} is no longer pending and cannot be cancelled.`);
+    if (!cancellation)
+      return refuse('invalid_state', `Order ${order.id} is no longer pending and cannot be cancelled.`);
     const refundedCents = await ctx.store.refundedCents(order.id);
     return ok({
       order_id: order.id,
@@ -109,7 +113,8 @@ export const cancelOrder = defineTool({
 
 export const updateShippingAddress = defineTool({
   name: 'update_shipping_address',
-  description: "Change the shipping address of one of the customer's orders. Only possible while the order is pending (not yet shipped).",
+  description:
+    "Change the shipping address of one of the customer's orders. Only possible while the order is pending (not yet shipped).",
   parameters: z.object({
     order_id: orderIdParam,
     address: z
@@ -125,8 +130,14 @@ export const updateShippingAddress = defineTool({
     const order = await ctx.store.findCustomerOrder(ctx.customerId, args.order_id);
     if (!order) return orderNotFound(args.order_id);
     if (order.status !== 'pending') {
-      const why = order.status === 'cancelled' ? 'is cancelled' : `has already ${order.status === 'shipped' ? 'shipped' : 'been delivered'}`;
-      return refuse('invalid_state', `Order ${order.id} ${why}; the shipping address can only be changed before it ships.`);
+      const why =
+        order.status === 'cancelled'
+          ? 'is cancelled'
+          : `has already ${order.status === 'shipped' ? 'shipped' : 'been delivered'}`;
+      return refuse(
+        'invalid_state',
+        `Order ${order.id} ${why}; the shipping address can only be changed before it ships.`,
+      );
     }
     const change = await ctx.store.changePendingOrderAddress({
       orderId: order.id,

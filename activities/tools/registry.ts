@@ -26,8 +26,11 @@ const DEFINITIONS = [
 export type ToolName = (typeof DEFINITIONS)[number]['name'];
 export const TOOL_NAMES: readonly ToolName[] = DEFINITIONS.map((d) => d.name);
 
-export const TOOLS: Readonly<Record<ToolName, ToolDefinition>> = Object.fromEntries(DEFINITIONS.map((d) => [d.name, d])) as unknown as Record<ToolName, ToolDefinition>;
-if (Object.keys(TOOLS).length !== DEFINITIONS.length) throw new Error(`two tools share a name: ${TOOL_NAMES.join(', ')}`);
+export const TOOLS: Readonly<Record<ToolName, ToolDefinition>> = Object.fromEntries(
+  DEFINITIONS.map((d) => [d.name, d]),
+) as unknown as Record<ToolName, ToolDefinition>;
+if (Object.keys(TOOLS).length !== DEFINITIONS.length)
+  throw new Error(`two tools share a name: ${TOOL_NAMES.join(', ')}`);
 
 export function isToolName(name: string): name is ToolName {
   return Object.hasOwn(TOOLS, name);

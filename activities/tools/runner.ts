@@ -47,12 +47,18 @@ export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {})
     // An approval is honoured only with the key the workflow derives from it, so an approved refund
     // runs once per approval whatever sends it, and a marker cannot ride on an ordinary call's key.
     if (input.approval && !input.idempotencyKey.endsWith(`:approval:${input.approval.id}`)) {
-      throw ApplicationFailure.nonRetryable(`an approved call must use the approval's idempotency key (…:approval:${input.approval.id})`, 'Tool.BadInput');
+      throw ApplicationFailure.nonRetryable(
+        `an approved call must use the approval's idempotency key (…:approval:${input.approval.id})`,
+        'Tool.BadInput',
+      );
     }
     if (!isToolName(input.tool)) return refusal('unknown_tool', `There is no tool named ${input.tool}.`);
     const allowed: readonly string[] = isAgentName(input.agent) ? AGENTS[input.agent].tools : [];
     if (!allowed.includes(input.tool)) {
-      return refusal('not_allowed', `${input.tool} is not one of ${input.agent}'s tools; available: ${allowed.join(', ') || 'none'}.`);
+      return refusal(
+        'not_allowed',
+        `${input.tool} is not one of ${input.agent}'s tools; available: ${allowed.join(', ') || 'none'}.`,
+      );
     }
     const def: ToolDefinition = TOOLS[input.tool];
 
@@ -85,7 +91,6 @@ export function createToolRunner(store: ShopStore, opts: ToolRunnerOptions = {})
       throw toFailure(err);
     }
   }
-
 
   return { runTool };
 }
@@ -151,7 +156,17 @@ function toFailure(err: unknown): ApplicationFailure {
   if (isTransientStoreError(err)) {
     const code = (err as { code?: unknown } | null)?.code;
     const detail = typeof code === 'string' ? ` (${code})` : '';
-    return ApplicationFailure.create({ type: 'Shop.Unavailable', nonRetryable: false, message: `Shop database unavailable${detail}: ${message}`, cause });
+    return ApplicationFailure.create({
+      type: 'Shop.Unavailable',
+      nonRetryable: false,
+      message: `Shop database unavailable${detail}: ${message}`,
+      cause,
+    });
   }
-  return ApplicationFailure.create({ type: 'Tool.InternalError', nonRetryable: true, message: `Tool failed: ${message}`, cause });
+  return ApplicationFailure.create({
+    type: 'Tool.InternalError',
+    nonRetryable: true,
+    message: `Tool failed: ${message}`,
+    cause,
+  });
 }

@@ -14,7 +14,6 @@ export function toDollars(cents: number): number {
   return Math.round(cents) / 100;
 }
 
-
 export function orderNotFound(orderId: string): ToolOutcome {
   return refuse('not_found', `Order ${orderId} was not found for this customer`);
 }

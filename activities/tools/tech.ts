@@ -13,7 +13,12 @@ export const searchHelpDocs = defineTool({
   description:
     'Search the help-centre articles (API errors such as 401/403/429/500, webhooks, SDKs, pagination, orders API, refunds policy). Returns the three best matches with a snippet.',
   parameters: z.object({
-    query: z.string().trim().min(2).max(300).describe('What to look for, e.g. "429 too many requests" or "webhook signature".'),
+    query: z
+      .string()
+      .trim()
+      .min(2)
+      .max(300)
+      .describe('What to look for, e.g. "429 too many requests" or "webhook signature".'),
   }),
   mutating: false,
   summary: (args) => quoted(args.query),
@@ -41,7 +46,10 @@ export const createSupportTicket = defineTool({
       .min(10)
       .max(4000)
       .describe('What happens, what was expected, error messages, request ids and what was already tried.'),
-    priority: z.enum(TICKET_PRIORITIES).default('normal').describe('high only when production is down or money is at stake.'),
+    priority: z
+      .enum(TICKET_PRIORITIES)
+      .default('normal')
+      .describe('high only when production is down or money is at stake.'),
   }),
   mutating: true,
   summary: (args) => quoted(args.subject),

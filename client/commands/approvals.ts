@@ -30,7 +30,11 @@ export interface PendingApprovalRow {
 export const PENDING_QUERY = `WorkflowType = '${WORKFLOW_TYPE}' AND ${PENDING_APPROVALS.name} > 0`;
 
 /** Pending approvals, oldest first. A conversation that finished between the listing and its query is left out. */
-export async function listPendingApprovals(client: Client, limit: number, nowMs: number = Date.now()): Promise<PendingApprovalRow[]> {
+export async function listPendingApprovals(
+  client: Client,
+  limit: number,
+  nowMs: number = Date.now(),
+): Promise<PendingApprovalRow[]> {
   const rows: PendingApprovalRow[] = [];
   let seen = 0;
   for await (const info of client.workflow.list({ query: PENDING_QUERY, pageSize: Math.min(limit, 100) })) {
@@ -78,16 +82,31 @@ export function formatAge(seconds: number): string {
 export function formatPendingRows(rows: PendingApprovalRow[]): string {
   return formatTable(
     ['CONVERSATION', 'APPROVAL', 'CUSTOMER', 'ORDER', 'AMOUNT', 'AGENT', 'AGE', 'STATUS', 'DEADLINE'],
-    rows.map((r) => [r.conversationId, r.approvalId, r.customerId, r.orderId, formatCents(Math.round(r.amount * 100)), r.agent, formatAge(r.ageSeconds), r.status, r.status === 'escalated' ? '-' : r.deadline]),
+    rows.map((r) => [
+      r.conversationId,
+      r.approvalId,
+      r.customerId,
+      r.orderId,
+      formatCents(Math.round(r.amount * 100)),
+      r.agent,
+      formatAge(r.ageSeconds),
+      r.status,
+      r.status === 'escalated' ? '-' : r.deadline,
+    ]),
   );
 }
 
 export function registerApprovalCommands(program: Command): void {
   program
     .command('approvals')
-    .description('list every refund waiting for a person, across conversations: customer, amount, age, the agent that asked')
+    .description(
+      'list every refund waiting for a person, across conversations: customer, amount, age, the agent that asked',
+    )
     .option('-n, --limit <n>', 'look at most at this many conversations', positiveIntArg, 100)
-    .addHelpText('after', `\nFound through the PendingApprovals search attribute (${PENDING_QUERY}); it is updated asynchronously, so a new request can take a second to show.`)
+    .addHelpText(
+      'after',
+      `\nFound through the PendingApprovals search attribute (${PENDING_QUERY}); it is updated asynchronously, so a new request can take a second to show.`,
+    )
     .action(async (opts: { limit: number }, cmd: Command) => {
       const client = await connect();
       const rows = await listPendingApprovals(client, opts.limit);
@@ -97,17 +116,40 @@ export function registerApprovalCommands(program: Command): void {
   for (const decision of ['approve', 'reject'] as const) {
     program
       .command(decision)
-      .description(decision === 'approve' ? 'approve a pending refund: it is made once, and the customer is told' : 'reject a pending refund: nothing is refunded, and the customer is told')
+      .description(
+        decision === 'approve'
+          ? 'approve a pending refund: it is made once, and the customer is told'
+          : 'reject a pending refund: nothing is refunded, and the customer is told',
+      )
       .argument('<id>', 'conversation id', conversationIdArg)
       .argument('<approval id>', 'e.g. apr-1-1-0 (see `approvals` or `state`)')
-      .requiredOption('--by <name>', 'who decides (must be one of DESK_APPROVERS when the conversation was started with it; never the customer)')
+      .requiredOption(
+        '--by <name>',
+        'who decides (must be one of DESK_APPROVERS when the conversation was started with it; never the customer)',
+      )
       .option('--note <text>', 'why, kept in the trail (not shown to the customer)')
       .action(async (id: string, approvalId: string, opts: { by: string; note?: string }, cmd: Command) => {
         const handle: ConversationHandle = await conversationHandle(id);
-        const outcome = await decideApproval(handle, { approvalId, decision, by: opts.by, ...(opts.note !== undefined && { note: opts.note }) });
+        const outcome = await decideApproval(handle, {
+          approvalId,
+          decision,
+          by: opts.by,
+          ...(opts.note !== undefined && { note: opts.note }),
+        });
         const a = outcome.approval;
-        const refund = a.refundId ? ` (refund ${a.refundId})` : a.refundError ? ` (refund failed: ${a.refundError})` : '';
-        print(cmd, [`${a.id} ${a.status} by ${a.decidedBy ?? opts.by}: refund ${formatCents(a.amountCents)} for order ${a.orderId}${refund}`, `${a.agent}> ${outcome.text}`].join('\n'), { id, ...outcome });
+        const refund = a.refundId
+          ? ` (refund ${a.refundId})`
+          : a.refundError
+            ? ` (refund failed: ${a.refundError})`
+            : '';
+        print(
+          cmd,
+          [
+            `${a.id} ${a.status} by ${a.decidedBy ?? opts.by}: refund ${formatCents(a.amountCents)} for order ${a.orderId}${refund}`,
+            `${a.agent}> ${outcome.text}`,
+          ].join('\n'),
+          { id, ...outcome },
+        );
       });
   }
 }

@@ -10,7 +10,15 @@ import { uiLink } from '../../config/connection';
 import { endSignal, rollbackSignal, stateQuery } from '../../workflows/messages';
 import { sendMessage, startConversation, withEnvPolicy, type ConversationHandle } from '../conversations';
 import { formatState, formatTurn } from '../run-log';
-import { connect, conversationHandle, conversationIdArg, customerArg, header, session, type GlobalOptions } from './context';
+import {
+  connect,
+  conversationHandle,
+  conversationIdArg,
+  customerArg,
+  header,
+  session,
+  type GlobalOptions,
+} from './context';
 import { EXIT, closed, explain, type ErrorContext } from './errors';
 
 export const CHAT_HELP = [
@@ -97,7 +105,11 @@ export async function runChat(opts: ChatOptions): Promise<void> {
           const reason = arg || 'customer asked for the receptionist';
           await attempt(async () => {
             await handle.signal(rollbackSignal, { reason });
-            say(`rollback requested (${reason}): the receptionist takes over at the next step boundary`, { event: 'rollback', id, reason });
+            say(`rollback requested (${reason}): the receptionist takes over at the next step boundary`, {
+              event: 'rollback',
+              id,
+              reason,
+            });
           });
         } else if (command === 'help') {
           say(CHAT_HELP, { event: 'help', text: CHAT_HELP });
@@ -123,7 +135,9 @@ export async function runChat(opts: ChatOptions): Promise<void> {
 export function registerChatCommand(program: Command): void {
   program
     .command('chat')
-    .description('talk to the desk interactively (also reads piped lines); a new conversation, or an existing one with --id')
+    .description(
+      'talk to the desk interactively (also reads piped lines); a new conversation, or an existing one with --id',
+    )
     .option('-c, --customer <id>', 'customer for a new conversation', customerArg, 'alice')
     .option('--id <conversation id>', 'attach to this existing conversation instead of starting one', conversationIdArg)
     .addHelpText('after', `\nIn the chat:\n${CHAT_HELP}`)
@@ -135,16 +149,19 @@ export function registerChatCommand(program: Command): void {
         const state = await handle.query(stateQuery);
         if (state.status !== 'open') throw closed(opts.id);
         const text = `attached to ${header(opts.id, state)}: ${state.currentAgent} has it, ${state.turn} turn(s) so far\nui: ${uiLink(opts.id, session.settings)}`;
-        process.stdout.write(`${json ? JSON.stringify({ event: 'attached', id: opts.id, ...state }) : `${text}\n/help lists the commands`}\n`);
+        process.stdout.write(
+          `${json ? JSON.stringify({ event: 'attached', id: opts.id, ...state }) : `${text}\n/help lists the commands`}\n`,
+        );
       } else {
         const client = await connect();
         handle = await startConversation(client, withEnvPolicy({ customerId: opts.customer }));
         session.conversationId = handle.workflowId;
         const link = uiLink(handle.workflowId, session.settings);
         const text = `conversation ${handle.workflowId} started for ${opts.customer}\nui: ${link}\n/help lists the commands`;
-        process.stdout.write(`${json ? JSON.stringify({ event: 'started', id: handle.workflowId, customerId: opts.customer, uiLink: link }) : text}\n`);
+        process.stdout.write(
+          `${json ? JSON.stringify({ event: 'started', id: handle.workflowId, customerId: opts.customer, uiLink: link }) : text}\n`,
+        );
       }
       await runChat({ client: session.client!, handle, json: Boolean(json), errorContext: session });
     });
-
 }

@@ -56,7 +56,8 @@ export function customerArg(value: string): string {
 }
 
 export function conversationIdArg(value: string): string {
-  if (!/^[^\s\u0000-\u001f]{1,255}$/.test(value)) throw new InvalidArgumentError('a conversation id is 1-255 characters, without spaces');
+  if (!/^[^\s\u0000-\u001f]{1,255}$/.test(value))
+    throw new InvalidArgumentError('a conversation id is 1-255 characters, without spaces');
   return value;
 }
 
@@ -69,4 +70,3 @@ export function positiveIntArg(value: string): number {
 export function header(id: string, state: Pick<ConversationSnapshot, 'customerId'>): string {
   return `conversation ${id} (customer ${state.customerId})`;
 }
-

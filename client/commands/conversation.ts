@@ -13,12 +13,23 @@ import { formatHistory } from './format';
 export function registerConversationCommands(program: Command): void {
   program
     .command('start')
-    .description('start a conversation for a customer; with --message, send the first message in the same round trip and print the reply')
-    .requiredOption('-c, --customer <id>', 'customer the conversation acts for (tools only see their orders)', customerArg)
+    .description(
+      'start a conversation for a customer; with --message, send the first message in the same round trip and print the reply',
+    )
+    .requiredOption(
+      '-c, --customer <id>',
+      'customer the conversation acts for (tools only see their orders)',
+      customerArg,
+    )
     .option('-m, --message <text>', 'first customer message')
-    .option('--id <conversation id>', 'conversation id to use (default conversation-<customer>-<random>)', conversationIdArg)
+    .option(
+      '--id <conversation id>',
+      'conversation id to use (default conversation-<customer>-<random>)',
+      conversationIdArg,
+    )
     .action(async (opts: { customer: string; message?: string; id?: string }, cmd: Command) => {
-      if (opts.message !== undefined && opts.message.trim() === '') throw new CliError('message rejected: the message is empty', EXIT.usage);
+      if (opts.message !== undefined && opts.message.trim() === '')
+        throw new CliError('message rejected: the message is empty', EXIT.usage);
       session.conversationId = opts.id;
       const client = await connect();
       const input = withEnvPolicy({ customerId: opts.customer });
@@ -27,24 +38,34 @@ export function registerConversationCommands(program: Command): void {
         const link = uiLink(handle.workflowId, session.settings);
         print(
           cmd,
-          [`conversation ${handle.workflowId} started for ${opts.customer}`, `ui: ${link}`, `send the first message: npm run client -- send ${handle.workflowId} "<message>"`].join('\n'),
+          [
+            `conversation ${handle.workflowId} started for ${opts.customer}`,
+            `ui: ${link}`,
+            `send the first message: npm run client -- send ${handle.workflowId} "<message>"`,
+          ].join('\n'),
           { id: handle.workflowId, customerId: opts.customer, uiLink: link },
         );
         return;
       }
       const { handle, reply } = await startWithMessage(client, input, opts.message, { workflowId: opts.id });
       const link = uiLink(handle.workflowId, session.settings);
-      print(cmd, [`conversation ${handle.workflowId} started for ${opts.customer}`, `ui: ${link}`, formatTurn(reply)].join('\n'), {
-        id: handle.workflowId,
-        customerId: opts.customer,
-        uiLink: link,
-        reply,
-      });
+      print(
+        cmd,
+        [`conversation ${handle.workflowId} started for ${opts.customer}`, `ui: ${link}`, formatTurn(reply)].join('\n'),
+        {
+          id: handle.workflowId,
+          customerId: opts.customer,
+          uiLink: link,
+          reply,
+        },
+      );
     });
 
   program
     .command('send')
-    .description('send one customer message and wait for the reply; prints the run log (handoffs, tool calls) and the reply')
+    .description(
+      'send one customer message and wait for the reply; prints the run log (handoffs, tool calls) and the reply',
+    )
     .argument('<id>', 'conversation id', conversationIdArg)
     .argument('<text...>', 'the message (quote it, or its words are joined with spaces)')
     .action(async (id: string, words: string[], _opts: unknown, cmd: Command) => {
@@ -57,11 +78,19 @@ export function registerConversationCommands(program: Command): void {
     .command('rollback')
     .description('return control to the receptionist (at the next step boundary if a message is being handled)')
     .argument('<id>', 'conversation id', conversationIdArg)
-    .option('-r, --reason <text>', 'why, recorded in the trail and told to the receptionist', 'rollback requested from the command line')
+    .option(
+      '-r, --reason <text>',
+      'why, recorded in the trail and told to the receptionist',
+      'rollback requested from the command line',
+    )
     .action(async (id: string, opts: { reason: string }, cmd: Command) => {
       const handle = await conversationHandle(id);
       await handle.signal(rollbackSignal, { reason: opts.reason });
-      print(cmd, `rollback requested for ${id} (${opts.reason}): the receptionist takes over at the next step boundary`, { id, rollback: 'requested', reason: opts.reason });
+      print(
+        cmd,
+        `rollback requested for ${id} (${opts.reason}): the receptionist takes over at the next step boundary`,
+        { id, rollback: 'requested', reason: opts.reason },
+      );
     });
 
   program
@@ -93,5 +122,4 @@ export function registerConversationCommands(program: Command): void {
       await handle.signal(endSignal);
       print(cmd, `conversation ${id} ended`, { id, ended: true });
     });
-
 }

@@ -30,7 +30,8 @@ export class CliError extends Error {
 }
 
 export const notFound = (id: string) => new CliError(`no conversation with id ${id}`, EXIT.notFound);
-export const closed = (id: string) => new CliError(`conversation ${id} is closed; start a new one with \`start --customer <id>\``, EXIT.notFound);
+export const closed = (id: string) =>
+  new CliError(`conversation ${id} is closed; start a new one with \`start --customer <id>\``, EXIT.notFound);
 
 /** gRPC codes that mean "the server is not there" rather than "the server said no". */
 const UNREACHABLE_CODES = new Set([
@@ -41,7 +42,8 @@ const UNREACHABLE_CODES = new Set([
 function isUnreachable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (isGrpcServiceError(e) && UNREACHABLE_CODES.has(e.code)) return true;
-    if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|failed to connect before the deadline/i.test((e as Error).message ?? '')) return true;
+    if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|failed to connect before the deadline/i.test((e as Error).message ?? ''))
+      return true;
   }
   return false;
 }
@@ -82,14 +84,23 @@ export async function explain(err: unknown, ctx: ErrorContext): Promise<CliError
     const failure = updateFailure(err);
     // A message to a closed conversation is refused by the validator (InvalidMessage) or, if the
     // conversation closed while the message waited its turn, by the handler (ConversationClosed).
-    if (failure.type === FAILURE.conversationClosed || (failure.type === FAILURE.invalidMessage && /conversation is closed/i.test(failure.message))) return closed(id);
-    if (failure.type === FAILURE.invalidDecision) return new CliError(`decision rejected: ${failure.message}`, EXIT.usage);
+    if (
+      failure.type === FAILURE.conversationClosed ||
+      (failure.type === FAILURE.invalidMessage && /conversation is closed/i.test(failure.message))
+    )
+      return closed(id);
+    if (failure.type === FAILURE.invalidDecision)
+      return new CliError(`decision rejected: ${failure.message}`, EXIT.usage);
     return new CliError(`message rejected: ${failure.message}`, EXIT.usage);
   }
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
-    return new CliError(`a conversation with id ${id} already exists; attach to it with \`chat --id ${id}\` or pick another id`, EXIT.usage);
+    return new CliError(
+      `a conversation with id ${id} already exists; attach to it with \`chat --id ${id}\` or pick another id`,
+      EXIT.usage,
+    );
   }
-  if (isUnreachable(err)) return new CliError(unreachableMessage(ctx.address, oneLine((err as Error).message)), EXIT.unreachable);
+  if (isUnreachable(err))
+    return new CliError(unreachableMessage(ctx.address, oneLine((err as Error).message)), EXIT.unreachable);
   return new CliError(oneLine(err instanceof Error ? err.message : String(err)), EXIT.usage);
 }
 

@@ -29,7 +29,8 @@ export interface ConversationRow {
 
 /** A visibility-query string literal. Values are validated first; this also escapes, in case. */
 export function quote(value: string): string {
-  if (/[\u0000-\u001f]/.test(value)) throw new Error(`control characters are not allowed in a filter value: ${JSON.stringify(value)}`);
+  if (/[\u0000-\u001f]/.test(value))
+    throw new Error(`control characters are not allowed in a filter value: ${JSON.stringify(value)}`);
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -37,7 +38,8 @@ export function quote(value: string): string {
 export function listQuery(filter: ListFilter): string {
   const parts = [`WorkflowType = ${quote(WORKFLOW_TYPE)}`];
   if (filter.agent !== undefined) {
-    if (!isAgentName(filter.agent)) throw new Error(`unknown agent ${JSON.stringify(filter.agent)}: use one of ${AGENT_NAMES.join(', ')}`);
+    if (!isAgentName(filter.agent))
+      throw new Error(`unknown agent ${JSON.stringify(filter.agent)}: use one of ${AGENT_NAMES.join(', ')}`);
     parts.push(`${CURRENT_AGENT.name} = ${quote(filter.agent)}`);
   }
   if (filter.customer !== undefined) parts.push(`${CUSTOMER_ID.name} = ${quote(checkCustomerId(filter.customer))}`);
@@ -70,24 +72,35 @@ export async function listConversations(client: Client, query: string, limit: nu
 export function formatRows(rows: ConversationRow[]): string {
   return formatTable(
     ['ID', 'CUSTOMER', 'AGENT', 'HANDOFFS', 'STATUS', 'STARTED'],
-    rows.map((r) => [r.id, r.customerId ?? '-', r.agent ?? '-', r.handoffs === null ? '-' : String(r.handoffs), r.status, formatTime(new Date(r.startTime))]),
+    rows.map((r) => [
+      r.id,
+      r.customerId ?? '-',
+      r.agent ?? '-',
+      r.handoffs === null ? '-' : String(r.handoffs),
+      r.status,
+      formatTime(new Date(r.startTime)),
+    ]),
   );
 }
 
 export function registerListCommand(program: Command): void {
   program
     .command('list')
-    .description('find conversations by their search attributes (current agent, customer, status): open ones first, then the most recently closed')
+    .description(
+      'find conversations by their search attributes (current agent, customer, status): open ones first, then the most recently closed',
+    )
     .addOption(new Option('-a, --agent <name>', 'only conversations this agent has now').choices(AGENT_NAMES))
     .option('-c, --customer <id>', "only this customer's conversations", customerArg)
     .option('--open', 'only conversations still running')
     .option('-n, --limit <n>', 'at most this many', positiveIntArg, 50)
-    .addHelpText('after', `\nThe filters become a visibility query, usable in the Web UI too, e.g.\n  ${listQuery({ agent: 'order', customer: 'alice', open: true })}\nSearch attributes are updated asynchronously: a change can take a second to show.`)
+    .addHelpText(
+      'after',
+      `\nThe filters become a visibility query, usable in the Web UI too, e.g.\n  ${listQuery({ agent: 'order', customer: 'alice', open: true })}\nSearch attributes are updated asynchronously: a change can take a second to show.`,
+    )
     .action(async (opts: { agent?: string; customer?: string; open?: boolean; limit: number }, cmd: Command) => {
       const query = listQuery(opts);
       const client = await connect();
       const rows = await listConversations(client, query, opts.limit);
       print(cmd, rows.length ? formatRows(rows) : `no conversations match: ${query}`, rows);
     });
-
 }

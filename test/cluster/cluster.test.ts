@@ -53,22 +53,34 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'status',
     message: (i) => `Has my order #${shippedOrder(i)} shipped?`,
-    expect: (i) => ({ agent: 'order', text: new RegExp(`#${shippedOrder(i)} is shipped. Tracking number: TRK-${shippedOrder(i)}`) }),
-    followUp: (i) => ({ text: `Where is my order #${shippedOrder(i)} now?`, expect: new RegExp(`Tracking number: TRK-${shippedOrder(i)}`) }),
+    expect: (i) => ({
+      agent: 'order',
+      text: new RegExp(`#${shippedOrder(i)} is shipped. Tracking number: TRK-${shippedOrder(i)}`),
+    }),
+    followUp: (i) => ({
+      text: `Where is my order #${shippedOrder(i)} now?`,
+      expect: new RegExp(`Tracking number: TRK-${shippedOrder(i)}`),
+    }),
   },
   {
     name: 'refund',
     message: (i) => `I don't want order #${shippedOrder(i)} anymore, please refund`,
     expect: (i) => ({ agent: 'billing', text: new RegExp(`refunded \\$99\\.99 for order #${shippedOrder(i)}`) }),
     refunds: (i) => ({ orderId: shippedOrder(i), cents: SHIPPED_CENTS }),
-    followUp: (i) => ({ text: `Can I have the invoice for order #${shippedOrder(i)}?`, expect: /total \$99\.99, refunded \$99\.99, net paid \$0\.00/ }),
+    followUp: (i) => ({
+      text: `Can I have the invoice for order #${shippedOrder(i)}?`,
+      expect: /total \$99\.99, refunded \$99\.99, net paid \$0\.00/,
+    }),
   },
   {
     name: 'cancel+refund',
     message: (i) => `My order #${pendingOrder(i)} hasn't shipped yet, can I cancel and refund?`,
     expect: (i) => ({ agent: 'billing', text: new RegExp(`refunded \\$149\\.99 for order #${pendingOrder(i)}`) }),
     refunds: (i) => ({ orderId: pendingOrder(i), cents: PENDING_CENTS }),
-    followUp: (i) => ({ text: `Can I have the invoice for order #${pendingOrder(i)}?`, expect: /total \$149\.99, refunded \$149\.99, net paid \$0\.00/ }),
+    followUp: (i) => ({
+      text: `Can I have the invoice for order #${pendingOrder(i)}?`,
+      expect: /total \$149\.99, refunded \$149\.99, net paid \$0\.00/,
+    }),
   },
 ];
 
@@ -104,11 +116,38 @@ async function addFixtures(): Promise<void> {
     await db.query('BEGIN');
     for (let i = 0; i < CONVERSATIONS; i++) {
       const c = customerOf(i);
-      await db.query('INSERT INTO customers (id, name, email, created_at) VALUES ($1, $2, $3, $4)', [c, `Customer ${i}`, `${c}@example.com`, '2025-01-01T00:00:00.000Z']);
-      const order = 'INSERT INTO orders (id, customer_id, status, total_cents, items, tracking_number, carrier, shipping_address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
-      const items = (cents: number) => JSON.stringify([{ sku: 'ITEM', name: 'Item', quantity: 1, unitPriceCents: cents }]);
-      await db.query(order, [shippedOrder(i), c, 'shipped', SHIPPED_CENTS, items(SHIPPED_CENTS), `TRK-${shippedOrder(i)}`, 'UPS', `${i} Main Street, Springfield 12345, USA`, '2025-01-02T00:00:00.000Z']);
-      await db.query(order, [pendingOrder(i), c, 'pending', PENDING_CENTS, items(PENDING_CENTS), null, null, `${i} Main Street, Springfield 12345, USA`, '2025-01-03T00:00:00.000Z']);
+      await db.query('INSERT INTO customers (id, name, email, created_at) VALUES ($1, $2, $3, $4)', [
+        c,
+        `Customer ${i}`,
+        `${c}@example.com`,
+        '2025-01-01T00:00:00.000Z',
+      ]);
+      const order =
+        'INSERT INTO orders (id, customer_id, status, total_cents, items, tracking_number, carrier, shipping_address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
+      const items = (cents: number) =>
+        JSON.stringify([{ sku: 'ITEM', name: 'Item', quantity: 1, unitPriceCents: cents }]);
+      await db.query(order, [
+        shippedOrder(i),
+        c,
+        'shipped',
+        SHIPPED_CENTS,
+        items(SHIPPED_CENTS),
+        `TRK-${shippedOrder(i)}`,
+        'UPS',
+        `${i} Main Street, Springfield 12345, USA`,
+        '2025-01-02T00:00:00.000Z',
+      ]);
+      await db.query(order, [
+        pendingOrder(i),
+        c,
+        'pending',
+        PENDING_CENTS,
+        items(PENDING_CENTS),
+        null,
+        null,
+        `${i} Main Street, Springfield 12345, USA`,
+        '2025-01-03T00:00:00.000Z',
+      ]);
     }
     await db.query('COMMIT');
   } finally {
@@ -119,8 +158,15 @@ async function addFixtures(): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'desk-cluster-'));
   const t0 = Date.now();
-  cluster = await startLocalCluster({ dir, ports: 'free', ephemeral: true, log: (line) => process.stdout.write(`${line}\n`) });
-  process.stdout.write(`[cluster-test] cluster up in ${elapsed(t0).toFixed(1)} s (including any build of the server)\n`);
+  cluster = await startLocalCluster({
+    dir,
+    ports: 'free',
+    ephemeral: true,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(
+    `[cluster-test] cluster up in ${elapsed(t0).toFixed(1)} s (including any build of the server)\n`,
+  );
   await addFixtures();
   connection = await Connection.connect({ address: cluster.address });
   client = new Client({ connection });
@@ -145,7 +191,8 @@ async function throughOutages<T>(what: string, fn: () => Promise<T>, deadlineMs 
     try {
       return await fn();
     } catch (err) {
-      if (Date.now() - t0 > deadlineMs) throw new Error(`${what}: still failing after ${deadlineMs / 1000} s: ${(err as Error).message}`);
+      if (Date.now() - t0 > deadlineMs)
+        throw new Error(`${what}: still failing after ${deadlineMs / 1000} s: ${(err as Error).message}`);
       await sleep(500);
     }
   }
@@ -214,7 +261,9 @@ async function chaos(random: () => number, pending: () => number): Promise<Disru
     const at = Date.now();
     await fn();
     done.push({ what, at, restartSeconds: elapsed(at) });
-    process.stdout.write(`[cluster-test] ${what} (back in ${elapsed(at).toFixed(1)} s; ${pending()} conversations in flight)\n`);
+    process.stdout.write(
+      `[cluster-test] ${what} (back in ${elapsed(at).toFixed(1)} s; ${pending()} conversations in flight)\n`,
+    );
   };
   for (let k = 1; k <= WORKER_KILLS; k++) {
     await sleep(300 + random() * 1700);
@@ -265,7 +314,10 @@ it('30 conversations at once survive 10 worker kills, a Temporal server crash an
       agent: want.agent,
       text: expect.stringMatching(want.text),
     });
-    expect({ id: workflowIdOf(a.i), wrongFollowUps: a.wrongFollowUps }).toEqual({ id: workflowIdOf(a.i), wrongFollowUps: [] });
+    expect({ id: workflowIdOf(a.i), wrongFollowUps: a.wrongFollowUps }).toEqual({
+      id: workflowIdOf(a.i),
+      wrongFollowUps: [],
+    });
   }
 
   // 2. Money moved once: one refund row and one ledger entry per refunded order, none elsewhere.
@@ -287,10 +339,18 @@ it('30 conversations at once survive 10 worker kills, a Temporal server crash an
         ledgerEntries += ledger.length;
         if (refunded?.orderId === orderId) {
           refundedOrders++;
-          expect({ orderId, refunds: refunds.map((r) => r.amountCents), ledger: ledger.length }).toEqual({ orderId, refunds: [refunded.cents], ledger: 1 });
+          expect({ orderId, refunds: refunds.map((r) => r.amountCents), ledger: ledger.length }).toEqual({
+            orderId,
+            refunds: [refunded.cents],
+            ledger: 1,
+          });
           expect(ledger[0]!.idempotency_key).toBe(refunds[0]!.idempotencyKey);
         } else {
-          expect({ orderId, refunds: refunds.length, ledger: ledger.length }).toEqual({ orderId, refunds: 0, ledger: 0 });
+          expect({ orderId, refunds: refunds.length, ledger: ledger.length }).toEqual({
+            orderId,
+            refunds: 0,
+            ledger: 0,
+          });
         }
       }
     }
@@ -311,14 +371,31 @@ it('30 conversations at once survive 10 worker kills, a Temporal server crash an
   expect(workflowTasksFailed).toBe(0);
 
   // 4. The client finds the billing conversations through PostgreSQL visibility (eventually consistent).
-  const refundIds = answers.filter((a) => a.scenario.refunds).map((a) => workflowIdOf(a.i)).sort();
+  const refundIds = answers
+    .filter((a) => a.scenario.refunds)
+    .map((a) => workflowIdOf(a.i))
+    .sort();
   let listed: string[] = [];
   const listT0 = Date.now();
   while (Date.now() - listT0 < 60_000) {
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), 'list', '--agent', 'billing', '--json', '--limit', '100'], {
-      cwd: REPO,
-      env: { ...process.env, TEMPORAL_ADDRESS: cluster.address },
-    });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(REPO, 'client', 'cli.ts'),
+        'list',
+        '--agent',
+        'billing',
+        '--json',
+        '--limit',
+        '100',
+      ],
+      {
+        cwd: REPO,
+        env: { ...process.env, TEMPORAL_ADDRESS: cluster.address },
+      },
+    );
     listed = (JSON.parse(stdout) as Array<{ id: string }>).map((r) => r.id).sort();
     if (JSON.stringify(listed) === JSON.stringify(refundIds)) break;
     await sleep(1000);
@@ -328,7 +405,10 @@ it('30 conversations at once survive 10 worker kills, a Temporal server crash an
   // The report.
   const kills = disruptions.filter((d) => d.what.startsWith('SIGKILL')).length;
   const recovery = disruptions.map((d) => {
-    const next = answers.flatMap((a) => a.answeredAt).filter((t) => t > d.at).sort((a, b) => a - b)[0];
+    const next = answers
+      .flatMap((a) => a.answeredAt)
+      .filter((t) => t > d.at)
+      .sort((a, b) => a - b)[0];
     return { what: d.what, seconds: next === undefined ? 0 : (next - d.at) / 1000 };
   });
   const longest = recovery.reduce((m, r) => (r.seconds > m.seconds ? r : m), { what: 'none', seconds: 0 });

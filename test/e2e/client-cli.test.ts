@@ -32,7 +32,11 @@ beforeAll(async () => {
   shopDir = mkdtempSync(path.join(tmpdir(), 'desk-cli-shop-'));
   // The offline model: no OpenAI settings, whatever the developer's shell has.
   const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...env } = process.env;
-  runtime = await createDeskRuntime({ shopDb: path.join(shopDir, 'shop.db'), env, transcripts: queryTranscriptSource(server.client) });
+  runtime = await createDeskRuntime({
+    shopDb: path.join(shopDir, 'shop.db'),
+    env,
+    transcripts: queryTranscriptSource(server.client),
+  });
   connection = await NativeConnection.connect({ address: server.address });
   worker = await createDeskWorker({ connection, activities: runtime.activities });
   workerRun = worker.run();
@@ -56,11 +60,22 @@ interface CliResult {
 }
 
 /** `npm run client -- <args>`, through tsx directly (npm adds a second of start-up). */
-function cli(args: string[], opts: { input?: string; address?: string; bin?: boolean; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const entry = opts.bin ? [path.join(REPO, 'client', 'bin.js')] : [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'client', 'cli.ts')];
+function cli(
+  args: string[],
+  opts: { input?: string; address?: string; bin?: boolean; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const entry = opts.bin
+    ? [path.join(REPO, 'client', 'bin.js')]
+    : [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'client', 'cli.ts')];
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: REPO,
-    env: { ...process.env, TEMPORAL_ADDRESS: opts.address ?? server.address, TEMPORAL_NAMESPACE: 'default', DESK_DEBUG: '', ...opts.env },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: opts.address ?? server.address,
+      TEMPORAL_NAMESPACE: 'default',
+      DESK_DEBUG: '',
+      ...opts.env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -135,7 +150,9 @@ test('state and list: the path, and the conversation found by agent, customer an
   const [head, ...rows] = list.stdout.trimEnd().split('\n');
   expect(head).toMatch(/^ID\s+CUSTOMER\s+AGENT\s+HANDOFFS\s+STATUS\s+STARTED$/);
   const row = rows.find((r) => r.startsWith(`${id} `));
-  expect(row).toMatch(new RegExp(`^${id}\\s+alice\\s+order\\s+1\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`));
+  expect(row).toMatch(
+    new RegExp(`^${id}\\s+alice\\s+order\\s+1\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`),
+  );
 });
 
 test('rollback, then state shows the receptionist and the rollback in the trail; history has the transcript', async () => {
@@ -148,7 +165,9 @@ test('rollback, then state shows the receptionist and the rollback in the trail;
   const snapshot = JSON.parse(state.stdout) as ConversationSnapshot & { id: string };
   expect(snapshot).toMatchObject({ id, customerId: 'alice', status: 'open', currentAgent: 'receptionist', turn: 2 });
   expect(snapshot.statistics.path).toBe('receptionist -> order -> receptionist');
-  expect(snapshot.trail).toContainEqual(expect.objectContaining({ kind: 'rollback', from: 'order', to: 'receptionist', reason: 'wrong department' }));
+  expect(snapshot.trail).toContainEqual(
+    expect.objectContaining({ kind: 'rollback', from: 'order', to: 'receptionist', reason: 'wrong department' }),
+  );
 
   expect(history.code).toBe(0);
   expect(history.stdout).toContain(`customer> ${SHIPPED}`);
@@ -159,7 +178,9 @@ test('rollback, then state shows the receptionist and the rollback in the trail;
 });
 
 test('chat with piped input: replies labelled by agent, the handoff, /state, /rollback, /quit', async () => {
-  const r = await cli(['chat'], { input: ['hello', SHIPPED, '/state', '/rollback testing', '/quit', 'never sent'].join('\n') + '\n' });
+  const r = await cli(['chat'], {
+    input: ['hello', SHIPPED, '/state', '/rollback testing', '/quit', 'never sent'].join('\n') + '\n',
+  });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const chatId = /^conversation (conversation-alice-[0-9a-f]{8}) started for alice$/m.exec(r.stdout)?.[1];
@@ -212,7 +233,8 @@ test('unknown id, bad --agent, unreachable server: one line each, distinct exit 
   // The package's `desk` bin runs under plain node.
   expect(help.code).toBe(0);
   expect(help.stdout).toMatch(/^Usage: desk \[options\] \[command\]/);
-  for (const command of ['start', 'send', 'chat', 'rollback', 'state', 'history', 'end', 'list']) expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
+  for (const command of ['start', 'send', 'chat', 'rollback', 'state', 'history', 'end', 'list'])
+    expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
 });
 
 test('a refund above the limit: it waits, `approvals` lists it, `reject` and `approve --by` decide, one refund; bad decisions get one line', async () => {
@@ -223,8 +245,12 @@ test('a refund above the limit: it waits, `approvals` lists it, `reject` and `ap
   for (let i = 0; i < 2; i++) {
     const r = await cli(['start', '--customer', 'bob', '--message', ask], { env: approvers });
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^ {2}APPROVAL NEEDED apr-1-2-0: refund \$450\.00 for order 86420 waits for a supervisor/m);
-    expect(r.stdout).toMatch(/^billing> \(offline model\) A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-2-0\)/m);
+    expect(r.stdout).toMatch(
+      /^ {2}APPROVAL NEEDED apr-1-2-0: refund \$450\.00 for order 86420 waits for a supervisor/m,
+    );
+    expect(r.stdout).toMatch(
+      /^billing> \(offline model\) A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-2-0\)/m,
+    );
     conversations.push(/^conversation (conversation-bob-[0-9a-f]{8}) started/m.exec(r.stdout)?.[1] ?? '');
   }
   const [approveIn, rejectIn] = conversations as [string, string];
@@ -232,30 +258,66 @@ test('a refund above the limit: it waits, `approvals` lists it, `reject` and `ap
 
   const listed = await cli(['approvals']);
   expect(listed.code).toBe(0);
-  expect(listed.stdout.split('\n')[0]).toMatch(/^CONVERSATION +APPROVAL +CUSTOMER +ORDER +AMOUNT +AGENT +AGE +STATUS +DEADLINE$/);
-  for (const c of conversations) expect(listed.stdout).toMatch(new RegExp(`^${c} +apr-1-2-0 +bob +86420 +\\$450\\.00 +billing +\\d+s +pending +\\d{4}-`, 'm'));
-  const json = JSON.parse((await cli(['approvals', '--json'])).stdout) as Array<{ conversationId: string; amount: number }>;
+  expect(listed.stdout.split('\n')[0]).toMatch(
+    /^CONVERSATION +APPROVAL +CUSTOMER +ORDER +AMOUNT +AGENT +AGE +STATUS +DEADLINE$/,
+  );
+  for (const c of conversations)
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${c} +apr-1-2-0 +bob +86420 +\\$450\\.00 +billing +\\d+s +pending +\\d{4}-`, 'm'),
+    );
+  const json = JSON.parse((await cli(['approvals', '--json'])).stdout) as Array<{
+    conversationId: string;
+    amount: number;
+  }>;
   expect(json.filter((r) => conversations.includes(r.conversationId)).map((r) => r.amount)).toEqual([450, 450]);
 
   // Refused, one line each, nothing changed.
-  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'mallory']), 1, /^error: decision rejected: mallory may not decide refunds; approvers: sam\.supervisor, kim$/);
-  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'bob']), 1, /^error: decision rejected: bob is the customer of this conversation/);
-  expectFailure(await cli(['approve', approveIn, 'apr-9-9-9', '--by', 'kim']), 1, /^error: decision rejected: there is no approval apr-9-9-9 in this conversation$/);
-  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', '  ']), 1, /^error: decision rejected: by: `by` is empty: say who decides$/);
+  expectFailure(
+    await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'mallory']),
+    1,
+    /^error: decision rejected: mallory may not decide refunds; approvers: sam\.supervisor, kim$/,
+  );
+  expectFailure(
+    await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'bob']),
+    1,
+    /^error: decision rejected: bob is the customer of this conversation/,
+  );
+  expectFailure(
+    await cli(['approve', approveIn, 'apr-9-9-9', '--by', 'kim']),
+    1,
+    /^error: decision rejected: there is no approval apr-9-9-9 in this conversation$/,
+  );
+  expectFailure(
+    await cli(['approve', approveIn, 'apr-1-2-0', '--by', '  ']),
+    1,
+    /^error: decision rejected: by: `by` is empty: say who decides$/,
+  );
   expect(await runtime.store.listRefunds('86420')).toEqual([]);
 
   const rejected = await cli(['reject', rejectIn, 'apr-1-2-0', '--by', 'kim', '--note', 'outside the return window']);
   expect([rejected.code, rejected.stderr]).toEqual([0, '']);
   expect(rejected.stdout).toMatch(/^apr-1-2-0 rejected by kim: refund \$450\.00 for order 86420$/m);
-  expect(rejected.stdout).toMatch(/^billing> A supervisor reviewed your refund of \$450\.00 for order #86420 and could not approve it/m);
+  expect(rejected.stdout).toMatch(
+    /^billing> A supervisor reviewed your refund of \$450\.00 for order #86420 and could not approve it/m,
+  );
 
   const approved = await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'sam.supervisor', '--note', 'photos checked']);
   expect([approved.code, approved.stderr]).toEqual([0, '']);
-  expect(approved.stdout).toMatch(/^apr-1-2-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(refund RF-\d+\)$/m);
-  expectFailure(await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'kim']), 1, /^error: decision rejected: approval apr-1-2-0 was already decided: approved by sam\.supervisor at /);
+  expect(approved.stdout).toMatch(
+    /^apr-1-2-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(refund RF-\d+\)$/m,
+  );
+  expectFailure(
+    await cli(['approve', approveIn, 'apr-1-2-0', '--by', 'kim']),
+    1,
+    /^error: decision rejected: approval apr-1-2-0 was already decided: approved by sam\.supervisor at /,
+  );
   expect(await runtime.store.listRefunds('86420')).toEqual([expect.objectContaining({ amountCents: 45000 })]);
 
   const state = await cli(['state', approveIn]);
-  expect(state.stdout).toMatch(/^ {2}turn 1 \S+ approval apr-1-2-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(photos checked\)$/m);
-  expect(state.stdout).toMatch(/^decided approvals:\n {2}apr-1-2-0 approved by sam\.supervisor at \S+: refund \$450\.00 for order 86420, refund RF-\d+ \(photos checked\)$/m);
+  expect(state.stdout).toMatch(
+    /^ {2}turn 1 \S+ approval apr-1-2-0 approved by sam\.supervisor: refund \$450\.00 for order 86420 \(photos checked\)$/m,
+  );
+  expect(state.stdout).toMatch(
+    /^decided approvals:\n {2}apr-1-2-0 approved by sam\.supervisor at \S+: refund \$450\.00 for order 86420, refund RF-\d+ \(photos checked\)$/m,
+  );
 });

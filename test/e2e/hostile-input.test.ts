@@ -34,7 +34,11 @@ afterAll(async () => {
 });
 
 test('three 1.5 MB rollback reasons between messages: every message is answered, no task fails', async () => {
-  const { handle, reply } = await startWithMessage(server.client, { customerId: 'alice' }, 'Has my order #12345 shipped?');
+  const { handle, reply } = await startWithMessage(
+    server.client,
+    { customerId: 'alice' },
+    'Has my order #12345 shipped?',
+  );
   expect(reply.agent).toBe('order');
   const huge = 'x'.repeat(1_500_000);
   for (let i = 1; i <= 3; i++) {
@@ -82,7 +86,11 @@ test.each([
   ['a bogus carried state', [{ customerId: 'alice', carried: { trail: 5 } }]],
   ['absurd limits', [{ customerId: 'alice', limits: { maxTranscriptChars: 1e12 } }]],
 ])('a start with %s fails the execution at once with a clear error', async (_name, args) => {
-  const handle = await server.client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: `bad-start-${Math.random().toString(36).slice(2)}`, args });
+  const handle = await server.client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: TASK_QUEUE,
+    workflowId: `bad-start-${Math.random().toString(36).slice(2)}`,
+    args,
+  });
   const err = await handle.result().then(
     () => undefined,
     (e: unknown) => e,
@@ -100,7 +108,10 @@ test('a message with an unknown 1 MB field is refused and adds nothing to histor
   const before = await historyHealth(bigClient, handle.workflowId);
   const err = await handle
     .executeUpdate(sendMessageUpdate, { args: [{ text: 'hi', pad: 'p'.repeat(1_000_000) } as { text: string }] })
-    .then(() => undefined, (e: unknown) => e);
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(String((err as WorkflowUpdateFailedError).cause?.message)).toMatch(/unrecognized key.*pad/i);
   const after = await historyHealth(bigClient, handle.workflowId);

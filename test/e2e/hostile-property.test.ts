@@ -52,7 +52,8 @@ class Huge {
 function materialize(value: unknown): unknown {
   if (value instanceof Huge) return 'x'.repeat(value.length);
   if (Array.isArray(value)) return value.map(materialize);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, materialize(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, materialize(v)]));
   return value;
 }
 
@@ -86,9 +87,30 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: nastyValue.map((arg) => ({ kind: 'send' as const, arg })) },
   { weight: 4, arbitrary: nastyValue.map((arg) => ({ kind: 'rollback' as const, arg })) },
   { weight: 1, arbitrary: fc.array(nastyValue, { maxLength: 2 }).map((args) => ({ kind: 'end' as const, args })) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('query' as const), name: fc.constantFrom('state', 'history', 'nope'), args: fc.array(nastyValue, { maxLength: 2 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unknownSignal' as const), name: fc.string({ minLength: 1, maxLength: 40 }), arg: nastyValue }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unknownUpdate' as const), name: fc.string({ minLength: 1, maxLength: 40 }), arg: nastyValue }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('query' as const),
+      name: fc.constantFrom('state', 'history', 'nope'),
+      args: fc.array(nastyValue, { maxLength: 2 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('unknownSignal' as const),
+      name: fc.string({ minLength: 1, maxLength: 40 }),
+      arg: nastyValue,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('unknownUpdate' as const),
+      name: fc.string({ minLength: 1, maxLength: 40 }),
+      arg: nastyValue,
+    }),
+  },
 );
 
 function nest(depth: number): unknown {
@@ -133,7 +155,9 @@ async function perform(handle: ConversationHandle, hostile: Action): Promise<boo
 /** A conversation that should have finished must do so promptly: fail clearly rather than hang the suite. */
 function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -142,7 +166,9 @@ let seq = 0;
 test(`property: no sequence of hostile messages wedges a conversation (seed ${SEED}, ${RUNS} cases)`, async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 4 }), async (actions) => {
-      const { handle } = await startWithMessage(server.client, { customerId: 'alice' }, 'hello', { workflowId: `prop-${SEED}-${++seq}` });
+      const { handle } = await startWithMessage(server.client, { customerId: 'alice' }, 'hello', {
+        workflowId: `prop-${SEED}-${++seq}`,
+      });
       let ended = false;
       for (const a of actions) {
         if (process.env.PROPERTY_TRACE) console.log(`${handle.workflowId} ${fc.stringify(a).slice(0, 160)}`);
@@ -150,7 +176,10 @@ test(`property: no sequence of hostile messages wedges a conversation (seed ${SE
         if (a.kind === 'end' && taken) ended = true;
       }
       if (ended) {
-        await expect(within(30_000, 'result after end', handle.result())).resolves.toMatchObject({ status: 'closed', closedReason: 'ended' });
+        await expect(within(30_000, 'result after end', handle.result())).resolves.toMatchObject({
+          status: 'closed',
+          closedReason: 'ended',
+        });
       } else {
         const answer = await within(30_000, 'a normal message', sendMessage(handle, 'Has my order #12345 shipped?'));
         expect(answer.text).toContain('TRK-98765');
@@ -170,13 +199,27 @@ test(`property: no sequence of hostile messages wedges a conversation (seed ${SE
 test(`property: a start with any input either runs or fails the execution clearly (seed ${SEED}, ${RUNS * 2} cases)`, async () => {
   const startInput: fc.Arbitrary<unknown[]> = fc.oneof(
     fc.array(nastyValue, { maxLength: 2 }),
-    fc.record({ customerId: fc.oneof(nastyString, fc.constant('alice') as fc.Arbitrary<unknown>), limits: fc.option(fc.dictionary(fc.string(), fc.jsonValue())) }).map((v) => [v]),
+    fc
+      .record({
+        customerId: fc.oneof(nastyString, fc.constant('alice') as fc.Arbitrary<unknown>),
+        limits: fc.option(fc.dictionary(fc.string(), fc.jsonValue())),
+      })
+      .map((v) => [v]),
     fc.record({ customerId: fc.constant('alice'), carried: nastyValue }).map((v) => [v]),
-    fc.record({ customerId: fc.constant('alice'), limits: fc.record({ maxStepsPerTurn: fc.integer(), idleTimeoutMs: fc.double() }, { requiredKeys: [] }) }).map((v) => [v]),
+    fc
+      .record({
+        customerId: fc.constant('alice'),
+        limits: fc.record({ maxStepsPerTurn: fc.integer(), idleTimeoutMs: fc.double() }, { requiredKeys: [] }),
+      })
+      .map((v) => [v]),
   );
   await fc.assert(
     fc.asyncProperty(startInput, async (args) => {
-      const handle = await server.client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: `prop-start-${SEED}-${++seq}`, args: materialize(args) as unknown[] });
+      const handle = await server.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: TASK_QUEUE,
+        workflowId: `prop-start-${SEED}-${++seq}`,
+        args: materialize(args) as unknown[],
+      });
       const outcome = await Promise.race([
         handle.result().then(
           () => 'completed' as const,
@@ -190,7 +233,10 @@ test(`property: a start with any input either runs or fails the execution clearl
         await expect(handle.result()).resolves.toMatchObject({ status: 'closed' });
       } else {
         expect(outcome).toBeInstanceOf(WorkflowFailedError);
-        expect((outcome as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidConversationInput', nonRetryable: true });
+        expect((outcome as WorkflowFailedError).cause).toMatchObject({
+          type: 'InvalidConversationInput',
+          nonRetryable: true,
+        });
       }
       const health = await historyHealth(bigClient, handle.workflowId);
       expect(health.taskFailures).toEqual([]);

@@ -11,7 +11,14 @@ import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { SEED_REFUNDS, openShopStore } from '../../activities/store';
 import { sendMessage, startWithMessage, type ConversationHandle } from '../../client/conversations';
-import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, stateQuery, type AgentReply, type TurnEvent } from '../../workflows/messages';
+import {
+  CURRENT_AGENT,
+  CUSTOMER_ID,
+  HANDOFF_COUNT,
+  stateQuery,
+  type AgentReply,
+  type TurnEvent,
+} from '../../workflows/messages';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
 
 jest.setTimeout(90_000);
@@ -47,7 +54,6 @@ async function startWorker(): Promise<WorkerProcess> {
   expect(worker.output()).toContain('model: offline model at http://127.0.0.1:');
   return worker;
 }
-
 
 /** Rows of the shop database, read after the worker has stopped (no second writer). */
 async function shopRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
@@ -92,20 +98,29 @@ function expectToolOk(reply: AgentReply, agent: string, tool: string, orderId: s
 
 test('"Has my order #12345 shipped?" is answered by the order agent, with trail, search attributes and activity summaries', async () => {
   await startWorker();
-  const { handle, reply } = await startWithMessage(server.client, { customerId: 'alice' }, 'Has my order #12345 shipped?');
+  const { handle, reply } = await startWithMessage(
+    server.client,
+    { customerId: 'alice' },
+    'Has my order #12345 shipped?',
+  );
 
   expect(reply.agent).toBe('order');
   expect(reply.turn).toBe(1);
   expect(reply.text).toContain('(offline model)');
   expect(reply.text).toContain('TRK-98765');
   expectHandoff(reply, 'receptionist', 'order');
-  expect(expectToolOk(reply, 'order', 'get_order_status', '12345')).toMatchObject({ status: 'shipped', tracking_number: 'TRK-98765' });
+  expect(expectToolOk(reply, 'order', 'get_order_status', '12345')).toMatchObject({
+    status: 'shipped',
+    tracking_number: 'TRK-98765',
+  });
 
   const state = await handle.query(stateQuery);
   expect(state).toMatchObject({ customerId: 'alice', status: 'open', currentAgent: 'order', turn: 1 });
   expect(state.statistics.path).toBe('receptionist -> order');
   expect(state.statistics.totalHandoffs).toBe(1);
-  expect(state.trail).toEqual([expect.objectContaining({ kind: 'handoff', from: 'receptionist', to: 'order', turn: 1 })]);
+  expect(state.trail).toEqual([
+    expect.objectContaining({ kind: 'handoff', from: 'receptionist', to: 'order', turn: 1 }),
+  ]);
 
   // Search attributes, so the Temporal UI can filter conversations.
   const description = await handle.describe();
@@ -114,12 +129,21 @@ test('"Has my order #12345 shipped?" is answered by the order agent, with trail,
   expect(description.typedSearchAttributes.get(HANDOFF_COUNT)).toBe(1);
 
   // Activity summaries: the event history reads like a run log.
-  expect(await activitySummaries(handle)).toEqual(['receptionist: model step', 'order: model step', 'order: get_order_status order 12345', 'order: model step']);
+  expect(await activitySummaries(handle)).toEqual([
+    'receptionist: model step',
+    'order: model step',
+    'order: get_order_status order 12345',
+    'order: model step',
+  ]);
 });
 
 test('"I don\'t want order #12345 anymore, please refund": billing refunds $99.99, exactly once', async () => {
   await startWorker();
-  const { handle, reply } = await startWithMessage(server.client, { customerId: 'alice' }, "I don't want order #12345 anymore, please refund");
+  const { handle, reply } = await startWithMessage(
+    server.client,
+    { customerId: 'alice' },
+    "I don't want order #12345 anymore, please refund",
+  );
 
   expect(reply.agent).toBe('billing');
   expect(reply.text).toContain('(offline model)');
@@ -140,13 +164,21 @@ test('"I don\'t want order #12345 anymore, please refund": billing refunds $99.9
   await worker!.stop();
   // Exactly one new refund row: the seed's refunds (none for 12345) plus this one.
   expect(await shopRows<{ n: number }>('SELECT COUNT(*) AS n FROM refunds')).toEqual([{ n: SEED_REFUNDS.length + 1 }]);
-  const refunds = await shopRows<{ amount_cents: number; idempotency_key: string }>("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
-  expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: expect.stringMatching(new RegExp(`^${handle.workflowId}:1:`)) }]);
+  const refunds = await shopRows<{ amount_cents: number; idempotency_key: string }>(
+    "SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'",
+  );
+  expect(refunds).toEqual([
+    { amount_cents: 9999, idempotency_key: expect.stringMatching(new RegExp(`^${handle.workflowId}:1:`)) },
+  ]);
 });
 
 test('"My order #67890 hasn\'t shipped yet, can I cancel and refund?": order cancels, billing refunds $149.99', async () => {
   await startWorker();
-  const { handle, reply } = await startWithMessage(server.client, { customerId: 'alice' }, "My order #67890 hasn't shipped yet, can I cancel and refund?");
+  const { handle, reply } = await startWithMessage(
+    server.client,
+    { customerId: 'alice' },
+    "My order #67890 hasn't shipped yet, can I cancel and refund?",
+  );
 
   expect(reply.agent).toBe('billing');
   expect(reply.text).toContain('(offline model)');
@@ -168,7 +200,13 @@ test('"My order #67890 hasn\'t shipped yet, can I cancel and refund?": order can
   expect(next.text).toContain('refunded $149.99');
 
   await worker!.stop();
-  expect(await shopRows<{ status: string }>("SELECT status FROM orders WHERE id = '67890'")).toEqual([{ status: 'cancelled' }]);
-  expect(await shopRows<{ order_id: string }>("SELECT order_id FROM cancellations WHERE order_id = '67890'")).toHaveLength(1);
-  expect(await shopRows<{ amount_cents: number }>("SELECT amount_cents FROM refunds WHERE order_id = '67890'")).toEqual([{ amount_cents: 14999 }]);
+  expect(await shopRows<{ status: string }>("SELECT status FROM orders WHERE id = '67890'")).toEqual([
+    { status: 'cancelled' },
+  ]);
+  expect(
+    await shopRows<{ order_id: string }>("SELECT order_id FROM cancellations WHERE order_id = '67890'"),
+  ).toHaveLength(1);
+  expect(await shopRows<{ amount_cents: number }>("SELECT amount_cents FROM refunds WHERE order_id = '67890'")).toEqual(
+    [{ amount_cents: 14999 }],
+  );
 });

@@ -86,7 +86,8 @@ async function startFakeProvider(answer: (request: SeenRequest, n: number) => An
       requests.push(seen);
       const decided = answer(seen, requests.length - 1);
       const reply = async (): Promise<{ status: number; headers?: Record<string, string>; text: string }> => {
-        if (decided !== 'forward') return { status: decided.status, headers: decided.headers, text: JSON.stringify(decided.body) };
+        if (decided !== 'forward')
+          return { status: decided.status, headers: decided.headers, text: JSON.stringify(decided.body) };
         const upstream = await fetch(`${offline.baseURL}${seen.path.replace(/^\/v1/, '')}`, {
           method: seen.method,
           headers: { 'content-type': 'application/json' },
@@ -135,18 +136,23 @@ async function startWorker(baseURL: string): Promise<WorkerProcess> {
   return worker;
 }
 
-
 function modelSteps(reply: AgentReply) {
   return reply.events.filter((e) => e.type === 'model_step');
 }
 
-const openAIError = (message: string, type: string, code: string | null) => ({ error: { message, type, param: null, code } });
+const openAIError = (message: string, type: string, code: string | null) => ({
+  error: { message, type, param: null, code },
+});
 
 test('a worker on OPENAI_BASE_URL talks to the endpoint with the configured key and model', async () => {
   fake = await startFakeProvider(() => 'forward');
   await startWorker(fake.baseURL);
 
-  const { handle, reply } = await startWithMessage(server.client, { customerId: 'alice' }, 'Has my order #12345 shipped?');
+  const { handle, reply } = await startWithMessage(
+    server.client,
+    { customerId: 'alice' },
+    'Has my order #12345 shipped?',
+  );
   expect(reply.agent).toBe('order');
   expect(reply.text).toContain('TRK-98765');
   expect(reply.text).toContain('(offline model)');
@@ -166,13 +172,28 @@ test('a worker on OPENAI_BASE_URL talks to the endpoint with the configured key 
 test('a rejected key (401): the desk apologises, does not retry, and the conversation stays usable', async () => {
   fake = await startFakeProvider(() => ({
     status: 401,
-    body: openAIError(`Incorrect API key provided: ${API_KEY}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key'),
+    body: openAIError(
+      `Incorrect API key provided: ${API_KEY}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+      'invalid_request_error',
+      'invalid_api_key',
+    ),
   }));
   await startWorker(fake.baseURL);
 
-  const { handle, reply } = await startWithMessage(server.client, { customerId: 'alice' }, 'Has my order #12345 shipped?');
+  const { handle, reply } = await startWithMessage(
+    server.client,
+    { customerId: 'alice' },
+    'Has my order #12345 shipped?',
+  );
   expect(reply).toMatchObject({ agent: 'receptionist', text: CANNED.modelFailed, turn: 1 });
-  expect(reply.events).toEqual([{ type: 'model_step', agent: 'receptionist', outcome: 'failed', error: expect.stringContaining('ModelCall.Unauthorized') }]);
+  expect(reply.events).toEqual([
+    {
+      type: 'model_step',
+      agent: 'receptionist',
+      outcome: 'failed',
+      error: expect.stringContaining('ModelCall.Unauthorized'),
+    },
+  ]);
   // The provider's message echoes the key; the desk's does not pass it on.
   expect(JSON.stringify(reply)).not.toContain(API_KEY);
   // Non-retryable: one model step, one request.
@@ -182,7 +203,13 @@ test('a rejected key (401): the desk apologises, does not retry, and the convers
   // The conversation is still open: the next message gets the same apology, not a failure.
   const again = await sendMessage(handle, 'Hello? Are you there?');
   expect(again).toMatchObject({ agent: 'receptionist', text: CANNED.modelFailed, turn: 2 });
-  expect(again.events).toEqual([expect.objectContaining({ type: 'model_step', outcome: 'failed', error: expect.stringContaining('ModelCall.Unauthorized') })]);
+  expect(again.events).toEqual([
+    expect.objectContaining({
+      type: 'model_step',
+      outcome: 'failed',
+      error: expect.stringContaining('ModelCall.Unauthorized'),
+    }),
+  ]);
   expect(fake.requests).toHaveLength(2);
   const state = await handle.query(stateQuery);
   expect(state).toMatchObject({ status: 'open', currentAgent: 'receptionist', turn: 2 });
@@ -193,7 +220,11 @@ test('a rejected key (401): the desk apologises, does not retry, and the convers
 test('a rate limit (429, retry-after: 1) once: the model step is retried and the customer gets the reply', async () => {
   fake = await startFakeProvider((_request, n) =>
     n === 0
-      ? { status: 429, headers: { 'retry-after': '1' }, body: openAIError('Rate limit reached for requests', 'requests', 'rate_limit_exceeded') }
+      ? {
+          status: 429,
+          headers: { 'retry-after': '1' },
+          body: openAIError('Rate limit reached for requests', 'requests', 'rate_limit_exceeded'),
+        }
       : 'forward',
   );
   await startWorker(fake.baseURL);

@@ -61,7 +61,11 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
     server = await startPrivateServer({ ui: true });
     uiBase = `http://127.0.0.1:${server.uiPort}`;
     // env: {} -> the offline model, whatever OPENAI_* this machine has set.
-    runtime = await createDeskRuntime({ shopDb: path.join(server.dir, 'shop.db'), env: {}, transcripts: queryTranscriptSource(server.client) });
+    runtime = await createDeskRuntime({
+      shopDb: path.join(server.dir, 'shop.db'),
+      env: {},
+      transcripts: queryTranscriptSource(server.client),
+    });
     connection = await NativeConnection.connect({ address: server.address });
     worker = await createDeskWorker({ connection, activities: runtime.activities });
     running = worker.run();
@@ -90,7 +94,8 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
   /** Links to a workflow's page, as the list renders them (/namespaces/default/workflows/<id>/<runId>/...). */
   const linksTo = (workflowId: string) => page.locator(`a[href*="/workflows/${encodeURIComponent(workflowId)}/"]`);
 
-  const listUrl = (query?: string) => `${uiBase}/namespaces/default/workflows${query === undefined ? '' : `?query=${encodeURIComponent(query)}`}`;
+  const listUrl = (query?: string) =>
+    `${uiBase}/namespaces/default/workflows${query === undefined ? '' : `?query=${encodeURIComponent(query)}`}`;
 
   /** Runs a check; on failure, adds a screenshot path to the error. Keeps one when DESK_UI_SCREENSHOTS is set. */
   async function onPage(name: string, check: () => Promise<void>): Promise<void> {
@@ -121,7 +126,10 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
         for (const id of present) await linksTo(id).first().waitFor({ state: 'visible', timeout: 5_000 });
         break;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${present.join(', ')} not all listed at ${url} within ${VISIBILITY_DEADLINE_MS / 1000} s: ${(err as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `${present.join(', ')} not all listed at ${url} within ${VISIBILITY_DEADLINE_MS / 1000} s: ${(err as Error).message}`,
+          );
       }
     }
     // The list is one response: once the expected rows are there, the rest are too.
@@ -144,14 +152,21 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
   });
 
   test('?query=CurrentAgent="receptionist" lists only the receptionist conversation', async () => {
-    await onPage('list-receptionist', () => expectList(listUrl('CurrentAgent="receptionist"'), [receptionist.workflowId], [order.workflowId]));
+    await onPage('list-receptionist', () =>
+      expectList(listUrl('CurrentAgent="receptionist"'), [receptionist.workflowId], [order.workflowId]),
+    );
   });
 
   test("the conversation's page shows the activity summaries and the current details", async () => {
     await onPage('conversation', async () => {
-      await page.goto(`${uiBase}/namespaces/default/workflows/${encodeURIComponent(order.workflowId)}`, { waitUntil: 'domcontentloaded' });
+      await page.goto(`${uiBase}/namespaces/default/workflows/${encodeURIComponent(order.workflowId)}`, {
+        waitUntil: 'domcontentloaded',
+      });
       // The timeline labels each activity with its summary (workflows/summaries.ts).
-      await page.getByText('order: get_order_status order 12345').first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page
+        .getByText('order: get_order_status order 12345')
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
       await page.getByText('receptionist: model step').first().waitFor({ state: 'visible', timeout: 5_000 });
     });
     await onPage('conversation-metadata', async () => {
@@ -165,5 +180,9 @@ if (SKIP) console.log('[ui-browser] DESK_SKIP_BROWSER=1: skipping the Web UI bro
 
 /** Text in the Current Details panel: UI 2.54 renders the markdown in an iframe (/render?content=...). */
 function currentDetails(page: Page, text: RegExp) {
-  return page.frameLocator('iframe#user-metadata-current-details, iframe[title="output"]').first().getByText(text).first();
+  return page
+    .frameLocator('iframe#user-metadata-current-details, iframe[title="output"]')
+    .first()
+    .getByText(text)
+    .first();
 }

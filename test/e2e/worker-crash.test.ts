@@ -54,7 +54,10 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
   const marker = path.join(dir, 'fault-fired');
   const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
 
-  const workerA = spawnWorker({ ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker }, { entry: 'fault-worker' });
+  const workerA = spawnWorker(
+    { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
+    { entry: 'fault-worker' },
+  );
   workers.push(workerA);
   await workerA.ready;
 
@@ -77,7 +80,9 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
 
   const { handle, reply } = await started;
   const recoveryMs = Date.now() - killedAt;
-  console.log(`[worker-crash] killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s)`);
+  console.log(
+    `[worker-crash] killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s)`,
+  );
 
   // The customer hears once that the refund was made.
   expect(reply.agent).toBe('billing');
@@ -86,13 +91,18 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
   const refundCalls = reply.events.filter((e) => e.type === 'tool_call' && e.tool === 'process_refund');
   expect(refundCalls).toHaveLength(1);
   // The result came from the retry on worker B, which replayed the outcome recorded by worker A.
-  expect(refundCalls[0]).toMatchObject({ result: { ok: true, replayed: true, data: { order_id: '12345', amount: 99.99 } } });
+  expect(refundCalls[0]).toMatchObject({
+    result: { ok: true, replayed: true, data: { order_id: '12345', amount: 99.99 } },
+  });
 
   // The transcript holds the refund's result exactly once.
   const history = await handle.query(historyQuery);
   const refundResults = history.filter((m) => m.role === 'tool' && m.name === 'process_refund');
   expect(refundResults).toHaveLength(1);
-  expect(JSON.parse(refundResults[0]!.content as string)).toMatchObject({ ok: true, data: { order_id: '12345', amount: 99.99 } });
+  expect(JSON.parse(refundResults[0]!.content as string)).toMatchObject({
+    ok: true,
+    data: { order_id: '12345', amount: 99.99 },
+  });
 
   // The event history shows the crash: the refund activity completed on a later attempt.
   const events = (await handle.fetchHistory()).events ?? [];
@@ -103,7 +113,9 @@ test('a worker killed after the refund commits: a new worker finishes the turn, 
   });
   expect(refundScheduled).toHaveLength(1);
   const scheduledId = refundScheduled[0]!.eventId!.toString();
-  const refundStarted = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId);
+  const refundStarted = events.find(
+    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId,
+  );
   expect(refundStarted?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
 
   // The conversation is done with this turn and closes cleanly.
@@ -131,18 +143,27 @@ test('a worker killed between an approval and its refund commit reporting: a new
   const marker = path.join(dir, 'fault-fired');
   const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
   // The request itself runs no refund (it waits for a person), so the fault fires on the approved refund.
-  const workerA = spawnWorker({ ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker }, { entry: 'fault-worker' });
+  const workerA = spawnWorker(
+    { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
+    { entry: 'fault-worker' },
+  );
   workers.push(workerA);
   await workerA.ready;
 
   const { handle, reply } = await server.client.withAbortSignal(pending.signal, () =>
-    startWithMessage(server.client, { customerId: 'bob' }, "I'd like a refund for order #86420, the projector arrived broken"),
+    startWithMessage(
+      server.client,
+      { customerId: 'bob' },
+      "I'd like a refund for order #86420, the projector arrived broken",
+    ),
   );
   const requested = reply.events.find((e) => e.type === 'approval_requested');
   expect(requested).toMatchObject({ orderId: '86420', amountCents: 45000 });
   const approvalId = requested?.type === 'approval_requested' ? requested.approvalId : '';
 
-  const decided = server.client.withAbortSignal(pending.signal, () => decideApproval(handle, { approvalId, decision: 'approve', by: 'sam.supervisor' }));
+  const decided = server.client.withAbortSignal(pending.signal, () =>
+    decideApproval(handle, { approvalId, decision: 'approve', by: 'sam.supervisor' }),
+  );
   decided.catch(() => undefined);
   expect(await workerA.exited).toEqual({ code: null, signal: 'SIGKILL' });
   const killedAt = Date.now();
@@ -152,19 +173,34 @@ test('a worker killed between an approval and its refund commit reporting: a new
   workers.push(workerB);
   await workerB.ready;
   const outcome = await decided;
-  console.log(`[worker-crash] killed right after an approved refund committed: decision answered ${Date.now() - killedAt} ms after the kill`);
-  expect(outcome.approval).toMatchObject({ id: approvalId, status: 'approved', decidedBy: 'sam.supervisor', refundId: expect.stringMatching(/^RF-/) });
+  console.log(
+    `[worker-crash] killed right after an approved refund committed: decision answered ${Date.now() - killedAt} ms after the kill`,
+  );
+  expect(outcome.approval).toMatchObject({
+    id: approvalId,
+    status: 'approved',
+    decidedBy: 'sam.supervisor',
+    refundId: expect.stringMatching(/^RF-/),
+  });
   expect(outcome.text).toContain(outcome.approval.refundId);
   // The customer is told once.
-  expect((await handle.query(historyQuery)).filter((m) => m.role === 'assistant' && m.content?.includes('approved your refund'))).toHaveLength(1);
+  expect(
+    (await handle.query(historyQuery)).filter(
+      (m) => m.role === 'assistant' && m.content?.includes('approved your refund'),
+    ),
+  ).toHaveLength(1);
   await handle.signal(endSignal);
   await handle.result();
 
   await workerB.stop();
   const store = await openShopStore(shopDb);
   try {
-    expect(await store.query("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '86420'")).toEqual([{ amount_cents: 45000, idempotency_key: `${handle.workflowId}:approval:${approvalId}` }]);
-    expect(await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'")).toEqual([{ idempotency_key: `${handle.workflowId}:approval:${approvalId}` }]);
+    expect(await store.query("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '86420'")).toEqual([
+      { amount_cents: 45000, idempotency_key: `${handle.workflowId}:approval:${approvalId}` },
+    ]);
+    expect(await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'")).toEqual([
+      { idempotency_key: `${handle.workflowId}:approval:${approvalId}` },
+    ]);
   } finally {
     await store.close();
   }
@@ -174,7 +210,9 @@ test('a worker killed between an approval and its refund commit reporting: a new
  * An OpenAI-compatible endpoint outside the worker (it must outlive it, as a real provider does):
  * the offline model behind a proxy that holds every request for `delayMs` and counts what is in flight.
  */
-async function slowModel(delayMs: number): Promise<{ baseURL: string; inFlight: () => number; arrived: Promise<void>; close(): Promise<void> }> {
+async function slowModel(
+  delayMs: number,
+): Promise<{ baseURL: string; inFlight: () => number; arrived: Promise<void>; close(): Promise<void> }> {
   const offline = await startOfflineModel();
   let inFlight = 0;
   let markArrived!: () => void;
@@ -186,7 +224,11 @@ async function slowModel(delayMs: number): Promise<{ baseURL: string; inFlight: 
       inFlight++;
       markArrived();
       setTimeout(() => {
-        fetch(`${offline.baseURL}${req.url!.replace(/^\/v1/, '')}`, { method: req.method, headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+        fetch(`${offline.baseURL}${req.url!.replace(/^\/v1/, '')}`, {
+          method: req.method,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.concat(chunks),
+        })
           .then(async (r) => {
             res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
           })
@@ -211,13 +253,20 @@ async function slowModel(delayMs: number): Promise<{ baseURL: string; inFlight: 
 test('a worker killed during a slow model step: the heartbeat timeout notices it in seconds, a new worker answers', async () => {
   const model = await slowModel(5_000);
   try {
-    const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: path.join(dir, 'shop.db'), OPENAI_BASE_URL: model.baseURL, OPENAI_MODEL: OFFLINE_MODEL_ID };
+    const base = {
+      TEMPORAL_ADDRESS: server.address,
+      SHOP_DB: path.join(dir, 'shop.db'),
+      OPENAI_BASE_URL: model.baseURL,
+      OPENAI_MODEL: OFFLINE_MODEL_ID,
+    };
     const workerA = spawnWorker(base);
     workers.push(workerA);
     await workerA.ready;
 
     // A greeting takes one model step (the receptionist asks what it is about): 5 s at this endpoint.
-    const started = server.client.withAbortSignal(pending.signal, () => startWithMessage(server.client, { customerId: 'bob' }, 'hello'));
+    const started = server.client.withAbortSignal(pending.signal, () =>
+      startWithMessage(server.client, { customerId: 'bob' }, 'hello'),
+    );
     started.catch(() => undefined);
     await model.arrived;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -231,7 +280,9 @@ test('a worker killed during a slow model step: the heartbeat timeout notices it
     await workerB.ready;
     const { handle, reply } = await started;
     const recoveryMs = Date.now() - killedAt;
-    console.log(`[worker-crash] killed during a 5 s model step: reply ${recoveryMs} ms after the kill (heartbeat timeout 10 s)`);
+    console.log(
+      `[worker-crash] killed during a 5 s model step: reply ${recoveryMs} ms after the kill (heartbeat timeout 10 s)`,
+    );
 
     expect(reply).toMatchObject({ agent: 'receptionist', text: expect.stringContaining('(offline model)') });
     // The step was retried (a second attempt), not waited out: the start-to-close timeout is 2 minutes.

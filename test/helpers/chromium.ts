@@ -33,14 +33,23 @@ export interface ChromiumLookup {
 const REPO = path.resolve(__dirname, '..', '..');
 const NPM_PACKAGE = '@sparticuz/chromium';
 
-export async function resolveChromium({ env = process.env, systemPaths = ['/usr/bin/chromium'], npmChromium = unpackNpmChromium }: ChromiumLookup = {}): Promise<ResolvedChromium> {
+export async function resolveChromium({
+  env = process.env,
+  systemPaths = ['/usr/bin/chromium'],
+  npmChromium = unpackNpmChromium,
+}: ChromiumLookup = {}): Promise<ResolvedChromium> {
   const explicit = env.DESK_CHROMIUM_PATH;
   if (explicit) {
     if (isExecutableFile(explicit)) return { executablePath: explicit, source: 'DESK_CHROMIUM_PATH' };
-    throw new Error(`DESK_CHROMIUM_PATH=${explicit} is not an executable file: point it at a Chromium binary, or unset it.`);
+    throw new Error(
+      `DESK_CHROMIUM_PATH=${explicit} is not an executable file: point it at a Chromium binary, or unset it.`,
+    );
   }
   if (env.DESK_CHROMIUM_FROM_NPM !== '1') {
-    const onPath = (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'chromium'));
+    const onPath = (env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'chromium'));
     const system = [...systemPaths, ...onPath].find(isExecutableFile);
     if (system) return { executablePath: system, source: 'system' };
   }
@@ -63,7 +72,9 @@ export async function resolveChromium({ env = process.env, systemPaths = ['/usr/
  * state; so it runs in a child process whose TMPDIR is a fresh folder, which is then renamed into
  * place: an interrupted unpack leaves no half-written binary behind, and a new version gets a new folder.
  */
-export async function unpackNpmChromium(cacheRoot = path.join(REPO, 'node_modules', '.cache', 'desk-chromium')): Promise<string> {
+export async function unpackNpmChromium(
+  cacheRoot = path.join(REPO, 'node_modules', '.cache', 'desk-chromium'),
+): Promise<string> {
   const entry = require.resolve(NPM_PACKAGE, { paths: [REPO] });
   const packageJson = path.resolve(path.dirname(entry), '..', '..', 'package.json'); // entry: <package>/build/cjs/index.cjs
   const { version } = JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { version: string };
@@ -75,8 +86,11 @@ export async function unpackNpmChromium(cacheRoot = path.join(REPO, 'node_module
   const staging = fs.mkdtempSync(path.join(cacheRoot, `${version}.unpacking-`));
   try {
     const script = `require(${JSON.stringify(entry)}).executablePath().then((p) => process.stdout.write(p))`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env: { ...process.env, TMPDIR: staging } });
-    if (stdout !== path.join(staging, 'chromium')) throw new Error(`${NPM_PACKAGE} unpacked to ${stdout}, not into ${staging}`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      env: { ...process.env, TMPDIR: staging },
+    });
+    if (stdout !== path.join(staging, 'chromium'))
+      throw new Error(`${NPM_PACKAGE} unpacked to ${stdout}, not into ${staging}`);
     try {
       fs.renameSync(staging, dir);
     } catch (err) {

@@ -29,7 +29,13 @@ export async function startPrivateServer(opts: { ui?: boolean } = {}): Promise<P
   const dir = mkdtempSync(path.join(tmpdir(), 'desk-e2e-'));
   const address = `127.0.0.1:${await freePort()}`;
   const uiPort = await freePort();
-  const server = await startDevServer({ address, uiPort, dbFile: path.join(dir, 'temporal.db'), headless: !opts.ui, log: () => undefined });
+  const server = await startDevServer({
+    address,
+    uiPort,
+    dbFile: path.join(dir, 'temporal.db'),
+    headless: !opts.ui,
+    log: () => undefined,
+  });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   return {
@@ -62,9 +68,15 @@ export interface WorkerProcess {
  * grandchild: a SIGKILL would then reach only the wrapper and leave the worker polling, and a
  * worker that kills itself would show as exit code 137 instead of the signal.
  */
-export function spawnWorker(env: Record<string, string | undefined>, opts: { entry?: 'worker' | 'fault-worker' } = {}): WorkerProcess {
+export function spawnWorker(
+  env: Record<string, string | undefined>,
+  opts: { entry?: 'worker' | 'fault-worker' } = {},
+): WorkerProcess {
   // The fault worker is the same worker with a fault injected around its activities (test/helpers/faults.ts).
-  const entry = opts.entry === 'fault-worker' ? path.join(REPO, 'test', 'helpers', 'fault-worker.ts') : path.join(REPO, 'worker', 'main.ts');
+  const entry =
+    opts.entry === 'fault-worker'
+      ? path.join(REPO, 'test', 'helpers', 'fault-worker.ts')
+      : path.join(REPO, 'worker', 'main.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO,
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
@@ -74,7 +86,9 @@ export function spawnWorker(env: Record<string, string | undefined>, opts: { ent
   let markReady!: () => void;
   const ready = new Promise<void>((resolve, reject) => {
     markReady = resolve;
-    child.once('exit', (code, signal) => reject(new Error(`worker exited before it was ready (${code ?? signal}):\n${out}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`worker exited before it was ready (${code ?? signal}):\n${out}`)),
+    );
   });
   ready.catch(() => undefined);
   const onData = (chunk: Buffer) => {
@@ -83,7 +97,9 @@ export function spawnWorker(env: Record<string, string | undefined>, opts: { ent
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     output: () => out,
@@ -114,11 +130,18 @@ export interface InProcessDesk {
  */
 export async function startInProcessDesk(): Promise<InProcessDesk> {
   const server = await startPrivateServer();
-  const runtime = await createDeskRuntime({ shopDb: path.join(server.dir, 'shop.db'), env: {}, transcripts: queryTranscriptSource(server.client) });
+  const runtime = await createDeskRuntime({
+    shopDb: path.join(server.dir, 'shop.db'),
+    env: {},
+    transcripts: queryTranscriptSource(server.client),
+  });
   const connection = await NativeConnection.connect({ address: server.address });
   const worker = await createDeskWorker({ connection, activities: runtime.activities });
   const running = worker.run();
-  const big = await Connection.connect({ address: server.address, channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
+  const big = await Connection.connect({
+    address: server.address,
+    channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+  });
   return {
     server,
     runtime,

@@ -8,6 +8,9 @@ import { killAfterCommit } from './faults';
 
 const fault = /^kill-after-commit:(\w+)$/.exec(process.env.DESK_FAULT ?? '');
 const marker = process.env.DESK_FAULT_MARKER;
-if (!fault || !marker) exitOnError(new Error('fault-worker needs DESK_FAULT=kill-after-commit:<tool> and DESK_FAULT_MARKER=<file>'));
+if (!fault || !marker)
+  exitOnError(new Error('fault-worker needs DESK_FAULT=kill-after-commit:<tool> and DESK_FAULT_MARKER=<file>'));
 
-runWorker({ wrapActivities: (activities) => killAfterCommit(activities, { tool: fault[1]!, marker }) }).catch(exitOnError);
+runWorker({ wrapActivities: (activities) => killAfterCommit(activities, { tool: fault[1]!, marker }) }).catch(
+  exitOnError,
+);

@@ -19,7 +19,10 @@ export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
 export function recordingRelease(): string | undefined {
   const release = process.env.RECORD_HISTORIES;
   if (!release) return undefined;
-  if (!/^\d+\.\d+\.\d+$/.test(release)) throw new Error(`RECORD_HISTORIES names the release the histories come from, e.g. 0.2.0 (got ${JSON.stringify(release)})`);
+  if (!/^\d+\.\d+\.\d+$/.test(release))
+    throw new Error(
+      `RECORD_HISTORIES names the release the histories come from, e.g. 0.2.0 (got ${JSON.stringify(release)})`,
+    );
   return release;
 }
 
@@ -35,14 +38,19 @@ export async function recordHistory(client: Client, workflowId: string, name: st
   while (runId) {
     const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     runs.unshift(history);
-    const previous: string | null | undefined = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    const previous: string | null | undefined =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     runId = previous || undefined;
   }
   const dir = path.join(HISTORIES_DIR, release);
   mkdirSync(dir, { recursive: true });
   for (const [i, history] of runs.entries()) {
     // protojson-shaped (enum names, base64 bytes, string int64s): what Worker.runReplayHistory reads.
-    const json = temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String });
+    const json = temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, {
+      longs: String,
+      enums: String,
+      bytes: String,
+    });
     const file = runs.length === 1 ? `${name}.json` : `${name}.run${i + 1}.json`;
     writeFileSync(path.join(dir, file), `${JSON.stringify(json, null, 1)}\n`);
   }

@@ -41,7 +41,9 @@ export async function historyHealth(client: Client, workflowId: string): Promise
       const failed = e.workflowTaskFailedEventAttributes;
       if (failed) {
         const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[failed.cause ?? 0];
-        if (failed.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND) {
+        if (
+          failed.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+        ) {
           raceRetries++;
           continue;
         }
@@ -49,7 +51,12 @@ export async function historyHealth(client: Client, workflowId: string): Promise
       }
     }
     const input = started?.input ? temporal.api.common.v1.Payloads.encode(started.input).finish().length : 0;
-    runs.unshift({ runId, events: events.length, bytes: temporal.api.history.v1.History.encode(history).finish().length, startInputBytes: input });
+    runs.unshift({
+      runId,
+      events: events.length,
+      bytes: temporal.api.history.v1.History.encode(history).finish().length,
+      startInputBytes: input,
+    });
     const previous: string | null | undefined = started?.continuedExecutionRunId;
     runId = previous || undefined;
   }

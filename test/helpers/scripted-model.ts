@@ -51,12 +51,18 @@ export function scriptedModel(script: ScriptStep[]) {
     const step = script[index];
     if (!step) {
       errors.push(`unexpected model step #${index + 1} for ${input.agent}`);
-      throw ApplicationFailure.nonRetryable(`scripted model: unexpected step #${index + 1}`, 'Test.UnexpectedModelCall');
+      throw ApplicationFailure.nonRetryable(
+        `scripted model: unexpected step #${index + 1}`,
+        'Test.UnexpectedModelCall',
+      );
     }
     reached[index]?.();
     if (step.agent !== input.agent) {
       errors.push(`step #${index + 1}: expected ${step.agent}, got ${input.agent}`);
-      throw ApplicationFailure.nonRetryable(`scripted model: wrong agent at step #${index + 1}`, 'Test.UnexpectedModelCall');
+      throw ApplicationFailure.nonRetryable(
+        `scripted model: wrong agent at step #${index + 1}`,
+        'Test.UnexpectedModelCall',
+      );
     }
     try {
       step.check?.(input);
@@ -73,7 +79,8 @@ export function scriptedModel(script: ScriptStep[]) {
     reached: (index: number) => reachedPromises[index]!,
     assertDone(): void {
       if (errors.length) throw new Error(`scripted model: ${errors.join('; ')}`);
-      if (next !== script.length) throw new Error(`scripted model: ${script.length - next} scripted step(s) never called`);
+      if (next !== script.length)
+        throw new Error(`scripted model: ${script.length - next} scripted step(s) never called`);
     },
   };
 }

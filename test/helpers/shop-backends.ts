@@ -29,7 +29,9 @@ let dbSeq = 0;
 export function testPostgres(): Promise<LocalPostgres> {
   if (!server) {
     const dir = mkdtempSync(path.join(tmpdir(), 'desk-pg-'));
-    const pg = freePort().then((port) => startLocalPostgres({ dataDir: path.join(dir, 'data'), port, ephemeral: true }));
+    const pg = freePort().then((port) =>
+      startLocalPostgres({ dataDir: path.join(dir, 'data'), port, ephemeral: true }),
+    );
     server = { pg, dir };
   }
   return server.pg;

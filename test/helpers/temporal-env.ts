@@ -7,9 +7,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Worker,
+  bundleWorkflowCode,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { DeskActivities } from '../../activities';
-import { createTranscriptResolver, queryTranscriptSource, withTranscript, type TranscriptCacheOptions } from '../../activities/transcripts';
+import {
+  createTranscriptResolver,
+  queryTranscriptSource,
+  withTranscript,
+  type TranscriptCacheOptions,
+} from '../../activities/transcripts';
 import type { ModelStepInput, ModelStepResult } from '../../contract/transcript';
 import { openShopStore, type ShopStore } from '../../activities/store';
 import { createToolRunner } from '../../activities/tools';
@@ -34,7 +45,12 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   // The time-skipping server knows no custom search attributes until told; it can add but not list them.
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
-    searchAttributes: { CurrentAgent: INDEXED_KEYWORD, CustomerId: INDEXED_KEYWORD, HandoffCount: INDEXED_INT, PendingApprovals: INDEXED_INT },
+    searchAttributes: {
+      CurrentAgent: INDEXED_KEYWORD,
+      CustomerId: INDEXED_KEYWORD,
+      HandoffCount: INDEXED_INT,
+      PendingApprovals: INDEXED_INT,
+    },
   });
   return env;
 }
@@ -75,7 +91,8 @@ export function uniqueTaskQueue(): string {
  * DESK_TEST_TRANSCRIPT_CACHE=off, which makes every step after a run's first fetch its transcript
  * from the workflow (the `history` query): `npm run test:no-cache` runs the workflow tests so.
  */
-export const TRANSCRIPT_CACHE: TranscriptCacheOptions = process.env.DESK_TEST_TRANSCRIPT_CACHE === 'off' ? { maxChars: 0 } : {};
+export const TRANSCRIPT_CACHE: TranscriptCacheOptions =
+  process.env.DESK_TEST_TRANSCRIPT_CACHE === 'off' ? { maxChars: 0 } : {};
 
 export async function runWithWorker<T>(
   env: TestWorkflowEnvironment,

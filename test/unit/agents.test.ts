@@ -27,9 +27,10 @@ describe('agent registry', () => {
 
   test('every agent can be reached from the receptionist, and every specialist can get back', () => {
     const reachable = new Set([ENTRY_AGENT]);
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
-      for (const a of reachable) for (const t of AGENTS[a].handoffs) if (!reachable.has(t)) (reachable.add(t), (changed = true));
+      for (const a of reachable)
+        for (const t of AGENTS[a].handoffs) if (!reachable.has(t)) (reachable.add(t), (changed = true));
     }
     expect([...reachable].sort()).toEqual([...AGENT_NAMES].sort());
     for (const agent of Object.values(AGENTS)) {

@@ -4,7 +4,16 @@
  */
 import { goals, renderMarkdown, type BenchResults } from '../../bench/report';
 import { EVENT, turnBreakdown } from '../../bench/breakdown';
-import { addedFraction, alternation, fmt, markdownTable, median, percentile, ratio, summarize } from '../../bench/stats';
+import {
+  addedFraction,
+  alternation,
+  fmt,
+  markdownTable,
+  median,
+  percentile,
+  ratio,
+  summarize,
+} from '../../bench/stats';
 
 describe('percentile', () => {
   it('interpolates linearly between the closest ranks, as numpy does by default', () => {
@@ -92,7 +101,16 @@ describe('the report', () => {
     conversationId: 'c',
   });
   const results: BenchResults = {
-    meta: { date: '2026-11-28T08:00:00.000Z', mode: 'quick', cores: 2, node: 'v20', temporalCli: '1.9.1', loadAverageBefore: [1, 1, 1], loadAverageAfter: [1, 1, 1], durationSeconds: 60 },
+    meta: {
+      date: '2026-11-28T08:00:00.000Z',
+      mode: 'quick',
+      cores: 2,
+      node: 'v20',
+      temporalCli: '1.9.1',
+      loadAverageBefore: [1, 1, 1],
+      loadAverageAfter: [1, 1, 1],
+      durationSeconds: 60,
+    },
     servers: [{ name: 'tuned', label: 'desk (tuned)', dynamicConfig: { k: 1 }, sqlitePragmas: {} }],
     latency: [
       // in-process 4 ms a turn (1 ms a step); the desk 40 and 60 ms a turn: p50 50 ms, 12.5 ms a step.
@@ -104,20 +122,67 @@ describe('the report', () => {
       sample('tuned', 'desk (tuned)', 300, 1332, 0),
     ],
     sweep: [
-      { phase: 'tuned', system: 'desk (tuned)', concurrency: 50, latencyMs: 0, turns: 3, errors: 0, elapsedMs: 1000, turnsPerSecond: 3, samples: [10, 20, 30], meanModelSteps: 3 },
+      {
+        phase: 'tuned',
+        system: 'desk (tuned)',
+        concurrency: 50,
+        latencyMs: 0,
+        turns: 3,
+        errors: 0,
+        elapsedMs: 1000,
+        turnsPerSecond: 3,
+        samples: [10, 20, 30],
+        meanModelSteps: 3,
+      },
     ],
     breakdown: [],
     history: [
-      { turn: 10, continuedAsNew: false, run: 1, scenario: 'status', eventsAdded: 30, bytesAdded: 1000, eventsTotal: 300, bytesTotal: 10_000, transcriptChars: 5000, deskMs: 50, inProcessMs: 5, modelSteps: 3 },
-      { turn: 90, continuedAsNew: false, run: 1, scenario: 'cancel_refund', eventsAdded: 50, bytesAdded: 2000, eventsTotal: 3000, bytesTotal: 100_000, transcriptChars: 50_000, deskMs: 80, inProcessMs: 8, modelSteps: 6 },
+      {
+        turn: 10,
+        continuedAsNew: false,
+        run: 1,
+        scenario: 'status',
+        eventsAdded: 30,
+        bytesAdded: 1000,
+        eventsTotal: 300,
+        bytesTotal: 10_000,
+        transcriptChars: 5000,
+        deskMs: 50,
+        inProcessMs: 5,
+        modelSteps: 3,
+      },
+      {
+        turn: 90,
+        continuedAsNew: false,
+        run: 1,
+        scenario: 'cancel_refund',
+        eventsAdded: 50,
+        bytesAdded: 2000,
+        eventsTotal: 3000,
+        bytesTotal: 100_000,
+        transcriptChars: 50_000,
+        deskMs: 80,
+        inProcessMs: 8,
+        modelSteps: 6,
+      },
     ],
     rss: undefined,
   };
 
   it('reads the issue goals from the numbers', () => {
     expect(goals(results)).toEqual([
-      { goal: '0 ms model: <= 15 ms per model step p50 (refund turn)', server: 'desk (tuned)', value: '12.5 ms', met: true },
-      { goal: '300 ms model: <= 5 % added to a turn (refund turn)', server: 'desk (tuned)', value: '11.0 %', met: false },
+      {
+        goal: '0 ms model: <= 15 ms per model step p50 (refund turn)',
+        server: 'desk (tuned)',
+        value: '12.5 ms',
+        met: true,
+      },
+      {
+        goal: '300 ms model: <= 5 % added to a turn (refund turn)',
+        server: 'desk (tuned)',
+        value: '11.0 %',
+        met: false,
+      },
       { goal: 'p99 <= 2x p50 at 50 concurrent', server: 'desk (tuned)', value: '1.49x', met: true },
       { goal: 'history bytes per turn at turn 90 within 1.5x of turn 10', server: 'any', value: '2.00x', met: false },
     ]);
@@ -134,7 +199,12 @@ describe('turnBreakdown', () => {
   // One turn: the workflow task that accepts the update (dispatch 2 ms, run 3 ms), one activity
   // (eager: started when scheduled; runs 10 ms), the workflow task that completes the update (dispatch 4, run 5).
   const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
-  const ev = (eventId: number, eventType: number, ms: number, extra: object = {}) => ({ eventId, eventType, eventTime: at(ms), ...extra });
+  const ev = (eventId: number, eventType: number, ms: number, extra: object = {}) => ({
+    eventId,
+    eventType,
+    eventTime: at(ms),
+    ...extra,
+  });
   const events = [
     ev(1, 1, 0), // workflow execution started
     ev(2, EVENT.WORKFLOW_TASK_SCHEDULED, 1000),
@@ -143,7 +213,9 @@ describe('turnBreakdown', () => {
     ev(5, EVENT.WORKFLOW_EXECUTION_UPDATE_ACCEPTED, 1005),
     ev(6, EVENT.ACTIVITY_TASK_SCHEDULED, 1005),
     ev(7, EVENT.ACTIVITY_TASK_STARTED, 1005),
-    ev(8, EVENT.ACTIVITY_TASK_COMPLETED, 1015, { activityTaskCompletedEventAttributes: { scheduledEventId: 6, startedEventId: 7 } }),
+    ev(8, EVENT.ACTIVITY_TASK_COMPLETED, 1015, {
+      activityTaskCompletedEventAttributes: { scheduledEventId: 6, startedEventId: 7 },
+    }),
     ev(9, EVENT.WORKFLOW_TASK_SCHEDULED, 1015),
     ev(10, EVENT.WORKFLOW_TASK_STARTED, 1019, { workflowTaskStartedEventAttributes: { scheduledEventId: 9 } }),
     ev(11, EVENT.WORKFLOW_TASK_COMPLETED, 1024, { workflowTaskCompletedEventAttributes: { startedEventId: 10 } }),

@@ -4,9 +4,32 @@
  * from an older release. After each, the state continue-as-new would carry is within
  * HISTORY_BUDGET, the statistics are still exact, and the schema accepts it.
  */
-import { APPROVAL_BOUNDS, BOUNDS, DEFAULT_APPROVAL_POLICY, DEFAULT_LIMITS, HISTORY_BUDGET, LIMIT_RANGES, cut, jsonBytes, utf8Length } from '../../contract/limits';
-import { decideRefund, foldDecided, recordDecision, recordRefund, requestApproval, type Approval } from '../../workflows/approvals';
-import { carriedStateSchema, checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from '../../workflows/schemas';
+import {
+  APPROVAL_BOUNDS,
+  BOUNDS,
+  DEFAULT_APPROVAL_POLICY,
+  DEFAULT_LIMITS,
+  HISTORY_BUDGET,
+  LIMIT_RANGES,
+  cut,
+  jsonBytes,
+  utf8Length,
+} from '../../contract/limits';
+import {
+  decideRefund,
+  foldDecided,
+  recordDecision,
+  recordRefund,
+  requestApproval,
+  type Approval,
+} from '../../workflows/approvals';
+import {
+  carriedStateSchema,
+  checkConversationInput,
+  checkDecisionShape,
+  checkMessage,
+  rollbackReason,
+} from '../../workflows/schemas';
 import {
   appendMessages,
   applyHandoff,
@@ -44,7 +67,8 @@ describe('text helpers', () => {
     expect(c.length).toBeLessThanOrEqual(5);
   });
   test('utf8Length counts like Buffer.byteLength, lone surrogates included', () => {
-    for (const s of ['', 'abc', 'é', '€', '😀', 'a\ud800b', '\udc00', 'x😀y€z']) expect([s, utf8Length(s)]).toEqual([s, Buffer.byteLength(s)]);
+    for (const s of ['', 'abc', 'é', '€', '😀', 'a\ud800b', '\udc00', 'x😀y€z'])
+      expect([s, utf8Length(s)]).toEqual([s, Buffer.byteLength(s)]);
   });
 });
 
@@ -77,7 +101,11 @@ describe('each part of the state past its bound', () => {
   });
 
   test('model text, tool names and tool results are cut; tool calls past the limit are dropped; oversized arguments are not stored', () => {
-    const calls = Array.from({ length: 50 }, (_, i) => ({ id: `c${i}`, name: 'n'.repeat(1_000), arguments: i === 1 ? 'a'.repeat(100_000) : '{}' }));
+    const calls = Array.from({ length: 50 }, (_, i) => ({
+      id: `c${i}`,
+      name: 'n'.repeat(1_000),
+      arguments: i === 1 ? 'a'.repeat(100_000) : '{}',
+    }));
     const bounded = boundToolCalls(calls);
     expect(bounded.calls).toHaveLength(BOUNDS.maxToolCallsPerStep);
     expect(bounded.dropped).toBe(50 - BOUNDS.maxToolCallsPerStep);
@@ -89,7 +117,10 @@ describe('each part of the state past its bound', () => {
       { role: 'assistant', agent: 'receptionist', content: 't'.repeat(1_000_000), toolCalls: calls },
       { role: 'tool', toolCallId: 'c0', name: 'n'.repeat(1_000), content: 'r'.repeat(1_000_000) },
     );
-    const [assistant, tool] = s.history.slice(-2) as unknown as [{ content: string; toolCalls: unknown[] }, { name: string; content: string }];
+    const [assistant, tool] = s.history.slice(-2) as unknown as [
+      { content: string; toolCalls: unknown[] },
+      { name: string; content: string },
+    ];
     expect(assistant.content.length).toBe(BOUNDS.maxModelTextChars);
     expect(assistant.toolCalls).toHaveLength(BOUNDS.maxToolCallsPerStep);
     expect(tool.name.length).toBe(BOUNDS.maxToolNameChars);
@@ -101,7 +132,11 @@ describe('each part of the state past its bound', () => {
     let s = initialState('alice', T);
     for (let turn = 0; turn < 200; turn++) {
       s = startTurn(s, WORST.repeat(LIMIT_RANGES.maxMessageChars[1]));
-      s = appendMessages(s, { role: 'assistant', agent: 'receptionist', content: WORST.repeat(BOUNDS.maxModelTextChars) });
+      s = appendMessages(s, {
+        role: 'assistant',
+        agent: 'receptionist',
+        content: WORST.repeat(BOUNDS.maxModelTextChars),
+      });
     }
     expect(transcriptBytes(s.history)).toBeGreaterThan(HISTORY_BUDGET.carriedStateBytes * 10);
     const next = carried(s);
@@ -116,8 +151,18 @@ describe('each part of the state past its bound', () => {
     for (let i = 0; i < 200; i++) {
       s = appendMessages(
         s,
-        { role: 'assistant', agent: 'tech', content: null, toolCalls: [{ id: `c${i}`, name: 'search_help_docs', arguments: '{}' }] },
-        { role: 'tool', toolCallId: `c${i}`, name: 'search_help_docs', content: WORST.repeat(BOUNDS.maxToolResultChars) },
+        {
+          role: 'assistant',
+          agent: 'tech',
+          content: null,
+          toolCalls: [{ id: `c${i}`, name: 'search_help_docs', arguments: '{}' }],
+        },
+        {
+          role: 'tool',
+          toolCallId: `c${i}`,
+          name: 'search_help_docs',
+          content: WORST.repeat(BOUNDS.maxToolResultChars),
+        },
       );
     }
     const next = carried(s);
@@ -128,8 +173,18 @@ describe('each part of the state past its bound', () => {
   test('a carried state from an older release, over every bound, is bounded on arrival rather than refused', () => {
     const old: ConversationState = {
       ...initialState('alice', T),
-      history: [{ role: 'user', content: 'u'.repeat(100_000) }, { role: 'assistant', agent: 'order', content: 'a'.repeat(100_000) }],
-      trail: Array.from({ length: 1_000 }, (_, i) => ({ kind: 'handoff' as const, from: 'receptionist' as const, to: 'order' as const, reason: 'r'.repeat(5_000), at: T, turn: i })),
+      history: [
+        { role: 'user', content: 'u'.repeat(100_000) },
+        { role: 'assistant', agent: 'order', content: 'a'.repeat(100_000) },
+      ],
+      trail: Array.from({ length: 1_000 }, (_, i) => ({
+        kind: 'handoff' as const,
+        from: 'receptionist' as const,
+        to: 'order' as const,
+        reason: 'r'.repeat(5_000),
+        at: T,
+        turn: i,
+      })),
     };
     expect(carriedStateSchema.safeParse(old).success).toBe(true);
     const bounded = boundState(old, DEFAULT_LIMITS.maxTranscriptBytes);
@@ -152,7 +207,16 @@ describe('approvals past their bounds', () => {
       if (d.kind !== 'approval') throw new Error(`expected an approval, got ${d.kind}`);
       s = requestApproval(s, { id, args: d.args, agent: 'billing', at: T, policy }).state;
       const at = new Date(Date.parse(T) + i * 1000).toISOString();
-      s = recordDecision(s, { approvalId: id, decision: i % 2 ? 'reject' : 'approve', by: 'b'.repeat(APPROVAL_BOUNDS.maxDeciderChars), note: WORST.repeat(APPROVAL_BOUNDS.maxNoteChars) }, at);
+      s = recordDecision(
+        s,
+        {
+          approvalId: id,
+          decision: i % 2 ? 'reject' : 'approve',
+          by: 'b'.repeat(APPROVAL_BOUNDS.maxDeciderChars),
+          note: WORST.repeat(APPROVAL_BOUNDS.maxNoteChars),
+        },
+        at,
+      );
       s = foldDecided(recordRefund(s, id, { ok: false, code: 'invalid_state', message: WORST.repeat(10_000) }));
     }
     // Then as many waiting as allowed.
@@ -161,8 +225,14 @@ describe('approvals past their bounds', () => {
       if (d.kind !== 'approval') throw new Error(`expected an approval, got ${d.kind}`);
       s = requestApproval(s, { id: `apr-1-1-${i}`, args: d.args, agent: 'billing', at: T, policy }).state;
     }
-    expect(decideRefund(s, ask('99999'), policy)).toMatchObject({ kind: 'refuse', reply: { ok: false, code: 'over_limit' } });
-    expect(decideRefund(s, ask('10000'), policy)).toMatchObject({ kind: 'refuse', reply: { ok: false, code: 'invalid_state', message: expect.stringContaining('already pending') } });
+    expect(decideRefund(s, ask('99999'), policy)).toMatchObject({
+      kind: 'refuse',
+      reply: { ok: false, code: 'over_limit' },
+    });
+    expect(decideRefund(s, ask('10000'), policy)).toMatchObject({
+      kind: 'refuse',
+      reply: { ok: false, code: 'invalid_state', message: expect.stringContaining('already pending') },
+    });
     const approvals = s.approvals as Approval[];
     expect(approvals.filter((a) => a.status === 'pending')).toHaveLength(APPROVAL_BOUNDS.maxAwaitingApprovals);
     expect(approvals.filter((a) => a.status !== 'pending')).toHaveLength(APPROVAL_BOUNDS.maxDecidedApprovals);
@@ -187,18 +257,26 @@ describe('approvals past their bounds', () => {
       ...(status !== 'pending' && { decidedBy: 'd'.repeat(100_000), decidedAt: T, note: 'n'.repeat(100_000) }),
     });
     const max = APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals;
-    const old: ConversationState = { ...initialState('bob', T), approvals: Array.from({ length: max }, (_, i) => long(i, i % 3 ? 'approved' : 'pending')) };
+    const old: ConversationState = {
+      ...initialState('bob', T),
+      approvals: Array.from({ length: max }, (_, i) => long(i, i % 3 ? 'approved' : 'pending')),
+    };
     expect(carriedStateSchema.safeParse(old).success).toBe(true);
     const bounded = boundState(old, DEFAULT_LIMITS.maxTranscriptBytes);
     expect(bounded.approvals!.filter((a) => a.status === 'pending')).toHaveLength(10); // awaiting ones are never dropped
     expect(bounded.approvals!.filter((a) => a.status === 'approved')).toHaveLength(APPROVAL_BOUNDS.maxDecidedApprovals);
     expect(jsonBytes(bounded)).toBeLessThanOrEqual(HISTORY_BUDGET.carriedStateBytes);
     expect(carriedStateSchema.safeParse(bounded).success).toBe(true);
-    expect(carriedStateSchema.safeParse({ ...old, approvals: [...old.approvals!, long(99, 'pending')] }).success).toBe(false);
+    expect(carriedStateSchema.safeParse({ ...old, approvals: [...old.approvals!, long(99, 'pending')] }).success).toBe(
+      false,
+    );
   });
 
   test('a decision: strict, `by` trimmed and non-empty, the note bounded', () => {
-    expect(checkDecisionShape({ approvalId: 'apr-1-1-0', decision: 'approve', by: ' sam ', note: ' ok ' })).toEqual({ ok: true, value: { approvalId: 'apr-1-1-0', decision: 'approve', by: 'sam', note: 'ok' } });
+    expect(checkDecisionShape({ approvalId: 'apr-1-1-0', decision: 'approve', by: ' sam ', note: ' ok ' })).toEqual({
+      ok: true,
+      value: { approvalId: 'apr-1-1-0', decision: 'approve', by: 'sam', note: 'ok' },
+    });
     const bad: Array<[unknown, RegExp]> = [
       [null, /a decision is/],
       [{ approvalId: 'a', decision: 'approve', by: '' }, /`by` is empty/],
@@ -210,15 +288,21 @@ describe('approvals past their bounds', () => {
       [{ approvalId: 'a', decision: 'approve', by: 'sam', note: 'n'.repeat(501) }, /at most 500/],
       [{ approvalId: 'a', decision: 'approve', by: 'sam', pad: 'x' }, /Unrecognized key/],
     ];
-    for (const [raw, error] of bad) expect([raw, checkDecisionShape(raw)]).toEqual([raw, { ok: false, error: expect.stringMatching(error) }]);
+    for (const [raw, error] of bad)
+      expect([raw, checkDecisionShape(raw)]).toEqual([raw, { ok: false, error: expect.stringMatching(error) }]);
   });
 });
 
-test('what a model step returns beyond the transcript (a call\'s UI summary) is not stored, and a carried state drops fields it does not know', () => {
+test("what a model step returns beyond the transcript (a call's UI summary) is not stored, and a carried state drops fields it does not know", () => {
   let s = startTurn(initialState('alice', T), 'status?');
   const calls = [{ id: 'c0', name: 'get_order_status', arguments: '{"order_id":"1"}', summary: 'order 1' }];
   s = appendMessages(s, { role: 'assistant', agent: 'order', content: null, toolCalls: boundToolCalls(calls).calls });
-  expect(s.history.at(-1)).toEqual({ role: 'assistant', agent: 'order', content: null, toolCalls: [{ id: 'c0', name: 'get_order_status', arguments: '{"order_id":"1"}' }] });
+  expect(s.history.at(-1)).toEqual({
+    role: 'assistant',
+    agent: 'order',
+    content: null,
+    toolCalls: [{ id: 'c0', name: 'get_order_status', arguments: '{"order_id":"1"}' }],
+  });
   const withExtra = { ...s, history: [{ role: 'user', content: 'hi', addedByANewerRelease: true }] };
   const parsed = carriedStateSchema.safeParse(withExtra);
   expect(parsed.success && parsed.data.history).toEqual([{ role: 'user', content: 'hi' }]);
@@ -242,7 +326,10 @@ describe('what clients send', () => {
       [{ customerId: 'alice', policy: { approvalTimeoutMs: 0 } }, /policy.approvalTimeoutMs/],
       [{ customerId: 'alice', policy: { onApprovalTimeout: 'ignore' } }, /policy.onApprovalTimeout/],
       [{ customerId: 'alice', policy: { approvers: [''] } }, /policy.approvers/],
-      [{ customerId: 'alice', policy: { approvers: Array.from({ length: 51 }, (_, i) => `p${i}`) } }, /policy.approvers/],
+      [
+        { customerId: 'alice', policy: { approvers: Array.from({ length: 51 }, (_, i) => `p${i}`) } },
+        /policy.approvers/,
+      ],
       [{ customerId: 'alice', policy: { secret: 1 } }, /Unrecognized key/],
     ];
     for (const [input, error] of bad) {
@@ -254,9 +341,15 @@ describe('what clients send', () => {
 
   test('a message: strict shape, cleaned, non-empty, within the limit', () => {
     expect(checkMessage({ text: '  hi \ud800 ' })).toEqual({ ok: true, value: 'hi \ufffd' });
-    expect(checkMessage({ text: 'hi', pad: 'x' })).toMatchObject({ ok: false, error: expect.stringMatching(/Unrecognized key: "pad"/) });
+    expect(checkMessage({ text: 'hi', pad: 'x' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/Unrecognized key: "pad"/),
+    });
     expect(checkMessage({ text: '   ' })).toEqual({ ok: false, error: 'the message is empty' });
-    expect(checkMessage({ text: 'x'.repeat(9) }, 8)).toEqual({ ok: false, error: 'the message is 9 characters long; the limit is 8' });
+    expect(checkMessage({ text: 'x'.repeat(9) }, 8)).toEqual({
+      ok: false,
+      error: 'the message is 9 characters long; the limit is 8',
+    });
     for (const raw of [null, 42, 'hi', [], { text: 42 }]) expect(checkMessage(raw).ok).toBe(false);
   });
 

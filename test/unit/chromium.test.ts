@@ -53,7 +53,9 @@ describe('resolution order', () => {
   test('a DESK_CHROMIUM_PATH that names no executable is an error, not a reason to pick another browser', async () => {
     const m = machine({ usrBin: true });
     m.lookup.env.DESK_CHROMIUM_PATH = path.join(tmp, 'nowhere', 'chromium');
-    await expect(resolveChromium(m.lookup)).rejects.toThrow(/DESK_CHROMIUM_PATH=.*nowhere\/chromium is not an executable file/);
+    await expect(resolveChromium(m.lookup)).rejects.toThrow(
+      /DESK_CHROMIUM_PATH=.*nowhere\/chromium is not an executable file/,
+    );
     m.lookup.env.DESK_CHROMIUM_PATH = fakeExecutable('elsewhere', 'not-executable', 0o644);
     await expect(resolveChromium(m.lookup)).rejects.toThrow(/is not an executable file/);
   });
@@ -99,7 +101,14 @@ describe("the npm registry's Chromium", () => {
   test('unpacks once into a folder named after its version, and runs', async () => {
     const cache = path.join(tmp, 'cache');
     const binary = await unpackNpmChromium(cache);
-    const version = (JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@sparticuz/chromium')), '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (
+      JSON.parse(
+        fs.readFileSync(
+          path.join(path.dirname(require.resolve('@sparticuz/chromium')), '..', '..', 'package.json'),
+          'utf8',
+        ),
+      ) as { version: string }
+    ).version;
     expect(binary).toBe(path.join(cache, version, 'chromium'));
     // Nothing half-unpacked is left beside it.
     expect(fs.readdirSync(cache)).toEqual([version]);

@@ -31,7 +31,10 @@ interface Service {
   restart?: string;
 }
 
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml')) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 
 function service(name: string): Service {
@@ -57,7 +60,9 @@ function environment(s: Service): Record<string, string> {
 function publishedPorts(s: Service): { host: number; container: number }[] {
   return (s.ports ?? []).map((p) => {
     if (typeof p === 'object') return { host: Number(p.published ?? p.target), container: Number(p.target) };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const container = Number(parts[parts.length - 1]);
     const host = parts.length >= 2 ? Number(parts[parts.length - 2]) : container;
     return { host, container };
@@ -75,7 +80,9 @@ function text(value: string | string[] | undefined): string {
 
 /** The search-attribute setup service: the one whose command runs `temporal operator search-attribute create`. */
 function setupServiceName(): string {
-  const names = Object.keys(services).filter((n) => /search-attribute\s+create/.test(text(services[n]!.command) + text(services[n]!.entrypoint)));
+  const names = Object.keys(services).filter((n) =>
+    /search-attribute\s+create/.test(text(services[n]!.command) + text(services[n]!.entrypoint)),
+  );
   expect(names).toHaveLength(1);
   return names[0]!;
 }
@@ -117,7 +124,8 @@ describe('docker-compose.yml', () => {
     });
     expect(problems).toEqual([]);
     // Anything without an image must be built from this repository.
-    for (const [name, s] of Object.entries(services)) if (s.image === undefined) expect([name, s.build]).toEqual([name, expect.anything()]);
+    for (const [name, s] of Object.entries(services))
+      if (s.image === undefined) expect([name, s.build]).toEqual([name, expect.anything()]);
   });
 
   test('all Temporal images are the same server version (admin-tools matches the server it sets up)', () => {
@@ -146,24 +154,33 @@ describe('docker-compose.yml', () => {
     const schema = Object.entries(services).find(([, s]) => /temporal-sql-tool/.test(text(s.command)));
     expect(schema).toBeDefined();
     const script = text(schema![1].command);
-    for (const db of ['temporal', 'temporal_visibility']) expect(script).toMatch(new RegExp(`--db ${db} update-schema`));
+    for (const db of ['temporal', 'temporal_visibility'])
+      expect(script).toMatch(new RegExp(`--db ${db} update-schema`));
     const isAutoSetup = /auto-setup/.test(service(TEMPORAL).image ?? '');
     if (!isAutoSetup) expect(dependsOn(service(TEMPORAL))[schema![0]]).toBe('service_completed_successfully');
   });
 
   test('bind-mounted files (Temporal dynamic config) exist in the repository', () => {
     const binds = Object.values(services).flatMap((s) =>
-      (s.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0]! : (v.source ?? ''))).filter((src) => src.startsWith('.')),
+      (s.volumes ?? [])
+        .map((v) => (typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '')))
+        .filter((src) => src.startsWith('.')),
     );
     expect(binds.length).toBeGreaterThan(0);
     for (const src of binds) expect([src, fs.existsSync(path.join(REPO, src))]).toEqual([src, true]);
     const dynamicConfig = environment(service(TEMPORAL)).DYNAMIC_CONFIG_FILE_PATH;
-    if (dynamicConfig) expect(fs.existsSync(path.join(REPO, 'deploy', 'temporal', 'dynamicconfig', path.basename(dynamicConfig)))).toBe(true);
+    if (dynamicConfig)
+      expect(fs.existsSync(path.join(REPO, 'deploy', 'temporal', 'dynamicconfig', path.basename(dynamicConfig)))).toBe(
+        true,
+      );
   });
 
   test("the server's dynamic config turns eager activity execution on (issue 11)", () => {
     const file = path.basename(environment(service(TEMPORAL)).DYNAMIC_CONFIG_FILE_PATH ?? '');
-    const config = parse(read(path.join('deploy', 'temporal', 'dynamicconfig', file))) as Record<string, { value: unknown; constraints?: object }[]>;
+    const config = parse(read(path.join('deploy', 'temporal', 'dynamicconfig', file))) as Record<
+      string,
+      { value: unknown; constraints?: object }[]
+    >;
     expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true, constraints: {} }]);
   });
 
@@ -171,9 +188,19 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, condition] of Object.entries(dependsOn(s))) {
         const target = service(dep);
-        if (condition === 'service_healthy') expect([name, dep, target.healthcheck?.test !== undefined && !target.healthcheck.disable]).toEqual([name, dep, true]);
+        if (condition === 'service_healthy')
+          expect([name, dep, target.healthcheck?.test !== undefined && !target.healthcheck.disable]).toEqual([
+            name,
+            dep,
+            true,
+          ]);
         // A one-shot that is restarted "always" never completes.
-        if (condition === 'service_completed_successfully') expect([name, dep, target.restart ?? 'no']).toEqual([name, dep, expect.stringMatching(/^(no|on-failure.*)$/)]);
+        if (condition === 'service_completed_successfully')
+          expect([name, dep, target.restart ?? 'no']).toEqual([
+            name,
+            dep,
+            expect.stringMatching(/^(no|on-failure.*)$/),
+          ]);
       }
     }
   });
@@ -222,13 +249,23 @@ describe('docker-compose.yml', () => {
       .filter((v): v is string => v !== undefined);
     expect(new Set(tags)).toEqual(new Set([pins.server.version]));
     // The launcher's config template points at the same dynamic config file the compose file mounts.
-    const mounted = (service(TEMPORAL).volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '')));
+    const mounted = (service(TEMPORAL).volumes ?? []).map((v) =>
+      typeof v === 'string' ? v.split(':')[0]! : (v.source ?? ''),
+    );
     expect(mounted).toContain('./deploy/temporal/dynamicconfig');
-    expect(path.relative(REPO, CLUSTER_DYNAMIC_CONFIG)).toBe(path.join('deploy', 'temporal', 'dynamicconfig', path.basename(environment(service(TEMPORAL)).DYNAMIC_CONFIG_FILE_PATH ?? '')));
+    expect(path.relative(REPO, CLUSTER_DYNAMIC_CONFIG)).toBe(
+      path.join(
+        'deploy',
+        'temporal',
+        'dynamicconfig',
+        path.basename(environment(service(TEMPORAL)).DYNAMIC_CONFIG_FILE_PATH ?? ''),
+      ),
+    );
     // The same schema commands: the compose script's lines and the launcher's, for both databases.
     const script = text(Object.values(services).find((s) => /temporal-sql-tool/.test(text(s.command)))!.command);
     const launcher = read('scripts/local-cluster.ts');
-    for (const step of ['create', "'setup-schema', '-v', '0.0'", "'update-schema', '-d'"]) expect(launcher).toContain(step);
+    for (const step of ['create', "'setup-schema', '-v', '0.0'", "'update-schema', '-d'"])
+      expect(launcher).toContain(step);
     for (const db of ['temporal', 'temporal_visibility']) {
       expect(script).toMatch(new RegExp(`--db ${db} create`));
       expect(script).toMatch(new RegExp(`--db ${db} setup-schema -v 0.0`));
@@ -239,7 +276,9 @@ describe('docker-compose.yml', () => {
 
   test('the worker takes its model settings from the .env file, never from the compose file', () => {
     const worker = service('worker');
-    const envFiles = (Array.isArray(worker.env_file) ? worker.env_file : [worker.env_file]).filter((f) => f !== undefined);
+    const envFiles = (Array.isArray(worker.env_file) ? worker.env_file : [worker.env_file]).filter(
+      (f) => f !== undefined,
+    );
     expect(envFiles.map((f) => (typeof f === 'string' ? f : f.path))).toContain('.env');
     // Optional, so `docker compose up` works without a .env (offline model).
     const dotEnv = envFiles.find((f) => (typeof f === 'string' ? f : f.path) === '.env');
@@ -296,7 +335,9 @@ describe('.env.example', () => {
 
   test('names every variable loadModelConfig reads', () => {
     const vars = variablesReadByLoadModelConfig();
-    expect(vars).toEqual(expect.arrayContaining(['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'OPENAI_TIMEOUT_MS']));
+    expect(vars).toEqual(
+      expect.arrayContaining(['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'OPENAI_TIMEOUT_MS']),
+    );
     for (const v of vars) expect([v, assignments.has(v)]).toEqual([v, true]);
   });
 
@@ -313,7 +354,12 @@ describe('.env.example', () => {
   });
 
   test('documents the Temporal Cloud settings, commented out', () => {
-    for (const v of ['TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']) {
+    for (const v of [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    ]) {
       expect([v, new RegExp(`^#\\s*${v}=`, 'm').test(example)]).toEqual([v, true]);
     }
     expect(assignments.has('TEMPORAL_ADDRESS')).toBe(false);
@@ -354,12 +400,26 @@ describe('Dockerfile', () => {
     expect(npmCi).toBeGreaterThan(-1);
     expect(instructions[npmCi]!.args).toMatch(/--omit=dev/);
     const before = instructions.slice(0, npmCi);
-    expect(before.some((i) => (i.op === 'ENV' || i.op === 'ARG') && /TEMPORAL_SKIP_INSTALL=1/.test(i.args)) || /TEMPORAL_SKIP_INSTALL=1/.test(instructions[npmCi]!.args)).toBe(true);
+    expect(
+      before.some((i) => (i.op === 'ENV' || i.op === 'ARG') && /TEMPORAL_SKIP_INSTALL=1/.test(i.args)) ||
+        /TEMPORAL_SKIP_INSTALL=1/.test(instructions[npmCi]!.args),
+    ).toBe(true);
     // The postinstall script and its pins must be in the image before `npm ci` runs it.
-    const copied = before.filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
-    for (const f of ['package.json', 'package-lock.json', 'scripts/install-temporal.mjs', 'scripts/temporal-versions.json']) expect(copied).toContain(f);
+    const copied = before
+      .filter((i) => i.op === 'COPY')
+      .map((i) => i.args)
+      .join(' ');
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'scripts/install-temporal.mjs',
+      'scripts/temporal-versions.json',
+    ])
+      expect(copied).toContain(f);
     // better-sqlite3's build toolchain is in a build stage, not in the final image.
-    expect(before.some((i) => i.op === 'RUN' && /python3/.test(i.args) && /g\+\+/.test(i.args) && /\bmake\b/.test(i.args))).toBe(true);
+    expect(
+      before.some((i) => i.op === 'RUN' && /python3/.test(i.args) && /g\+\+/.test(i.args) && /\bmake\b/.test(i.args)),
+    ).toBe(true);
     expect(lastStage.some((i) => i.op === 'RUN' && /apt-get install/.test(i.args))).toBe(false);
   });
 
@@ -380,6 +440,7 @@ describe('Dockerfile', () => {
       .split(/\r?\n/)
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    for (const entry of ['node_modules', '.temporal', '.data', '.git', 'coverage', '.env']) expect(ignored).toContain(entry);
+    for (const entry of ['node_modules', '.temporal', '.data', '.git', 'coverage', '.env'])
+      expect(ignored).toContain(entry);
   });
 });

@@ -12,7 +12,13 @@ import path from 'node:path';
 
 import { parse } from 'yaml';
 
-import { CLUSTER_DATABASES, CLUSTER_TEMPLATE, DEFAULT_CLUSTER_PORTS, clusterConfigValues, renderTemplate } from '../../scripts/local-cluster';
+import {
+  CLUSTER_DATABASES,
+  CLUSTER_TEMPLATE,
+  DEFAULT_CLUSTER_PORTS,
+  clusterConfigValues,
+  renderTemplate,
+} from '../../scripts/local-cluster';
 import { findTemporalServer } from '../../scripts/temporal-server';
 
 const values = clusterConfigValues({ ...DEFAULT_CLUSTER_PORTS });
@@ -33,8 +39,16 @@ describe('the server config template', () => {
   it('renders to a config with persistence and visibility on the cluster PostgreSQL', () => {
     const config = parse(renderTemplate(template, values)) as ServerConfig;
     const store = (name: string) => config.persistence.datastores[name]!.sql;
-    expect(store(config.persistence.defaultStore)).toMatchObject({ pluginName: 'postgres12', databaseName: CLUSTER_DATABASES.temporal, connectAddr: '127.0.0.1:55432' });
-    expect(store(config.persistence.visibilityStore)).toMatchObject({ pluginName: 'postgres12', databaseName: CLUSTER_DATABASES.visibility, connectAddr: '127.0.0.1:55432' });
+    expect(store(config.persistence.defaultStore)).toMatchObject({
+      pluginName: 'postgres12',
+      databaseName: CLUSTER_DATABASES.temporal,
+      connectAddr: '127.0.0.1:55432',
+    });
+    expect(store(config.persistence.visibilityStore)).toMatchObject({
+      pluginName: 'postgres12',
+      databaseName: CLUSTER_DATABASES.visibility,
+      connectAddr: '127.0.0.1:55432',
+    });
     expect(Object.keys(config.services).sort()).toEqual(['frontend', 'history', 'matching', 'worker']);
     expect(config.services.frontend!.rpc.grpcPort).toBe(7233);
     // Temporal keeps membership ports in a smallint column.
@@ -63,10 +77,16 @@ describe('the server install', () => {
     const env = { TEMPORAL_SERVER_DIR: dir };
     expect(findTemporalServer(env)).toBeUndefined();
     fs.mkdirSync(path.join(dir, 'bin'));
-    for (const bin of ['temporal-server', 'temporal-sql-tool']) fs.writeFileSync(path.join(dir, 'bin', bin), '#!/bin/sh\n', { mode: 0o755 });
+    for (const bin of ['temporal-server', 'temporal-sql-tool'])
+      fs.writeFileSync(path.join(dir, 'bin', bin), '#!/bin/sh\n', { mode: 0o755 });
     expect(findTemporalServer(env)).toBeUndefined();
-    for (const folder of ['temporal', 'visibility']) fs.mkdirSync(path.join(dir, 'schema', 'postgresql', 'v12', folder, 'versioned'), { recursive: true });
-    expect(findTemporalServer(env)).toMatchObject({ dir, server: path.join(dir, 'bin', 'temporal-server'), sqlTool: path.join(dir, 'bin', 'temporal-sql-tool') });
+    for (const folder of ['temporal', 'visibility'])
+      fs.mkdirSync(path.join(dir, 'schema', 'postgresql', 'v12', folder, 'versioned'), { recursive: true });
+    expect(findTemporalServer(env)).toMatchObject({
+      dir,
+      server: path.join(dir, 'bin', 'temporal-server'),
+      sqlTool: path.join(dir, 'bin', 'temporal-sql-tool'),
+    });
     fs.chmodSync(path.join(dir, 'bin', 'temporal-sql-tool'), 0o644);
     expect(findTemporalServer(env)).toBeUndefined();
   });

@@ -12,13 +12,19 @@ const KEY = 'sk-test-SECRET-abcdef123456';
 
 describe('loadModelConfig', () => {
   it('runs offline with its own model name when neither a key nor a base URL is set', () => {
-    expect(loadModelConfig({})).toEqual({ mode: 'offline', model: DEFAULT_OFFLINE_MODEL, timeoutMs: DEFAULT_MODEL_TIMEOUT_MS });
+    expect(loadModelConfig({})).toEqual({
+      mode: 'offline',
+      model: DEFAULT_OFFLINE_MODEL,
+      timeoutMs: DEFAULT_MODEL_TIMEOUT_MS,
+    });
     expect(DEFAULT_OFFLINE_MODEL).toBe('offline-desk-model');
     expect(DEFAULT_MODEL_TIMEOUT_MS).toBe(60_000);
   });
 
   it('treats empty variables as unset', () => {
-    expect(loadModelConfig({ OPENAI_API_KEY: '', OPENAI_BASE_URL: ' ', OPENAI_MODEL: '', OPENAI_TIMEOUT_MS: '' }).mode).toBe('offline');
+    expect(
+      loadModelConfig({ OPENAI_API_KEY: '', OPENAI_BASE_URL: ' ', OPENAI_MODEL: '', OPENAI_TIMEOUT_MS: '' }).mode,
+    ).toBe('offline');
   });
 
   it('uses OpenAI with gpt-4.1-mini when a key is set', () => {
@@ -39,7 +45,13 @@ describe('loadModelConfig', () => {
         OPENAI_MODEL: 'gpt-4o',
         OPENAI_TIMEOUT_MS: '15000',
       }),
-    ).toEqual({ mode: 'openai', apiKey: KEY, baseURL: 'https://my-azure.openai.azure.com/openai/v1', model: 'gpt-4o', timeoutMs: 15_000 });
+    ).toEqual({
+      mode: 'openai',
+      apiKey: KEY,
+      baseURL: 'https://my-azure.openai.azure.com/openai/v1',
+      model: 'gpt-4o',
+      timeoutMs: 15_000,
+    });
   });
 
   it('treats a base URL without a key as a keyless local server (Ollama, LM Studio)', () => {
@@ -80,7 +92,9 @@ describe('loadModelConfig', () => {
 
 describe('describeModelConfig', () => {
   it('says whether a key is set, never what it is', () => {
-    const line = describeModelConfig(loadModelConfig({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1' }));
+    const line = describeModelConfig(
+      loadModelConfig({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1' }),
+    );
     expect(line).toContain('mode=openai');
     expect(line).toContain('http://127.0.0.1:4010/v1');
     expect(line).toContain('gpt-4.1-mini');

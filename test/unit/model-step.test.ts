@@ -84,20 +84,35 @@ function completion(message: Record<string, unknown>, finishReason = 'stop'): Sc
       object: 'chat.completion',
       created: 1_700_000_000,
       model: MODEL,
-      choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, ...message }, logprobs: null, finish_reason: finishReason }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: null, ...message },
+          logprobs: null,
+          finish_reason: finishReason,
+        },
+      ],
       usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
     },
   };
 }
 
-function apiError(status: number, message: string, code: string | null = null, headers?: Record<string, string>): Scripted {
+function apiError(
+  status: number,
+  message: string,
+  code: string | null = null,
+  headers?: Record<string, string>,
+): Scripted {
   return { status, headers, body: { error: { message, type: 'invalid_request_error', param: null, code } } };
 }
 
 // A fake tool registry (habit 12): schemas derived with zod, as the real one does.
-const fakeParameters = (name: ToolName): z.ZodObject => z.object({ order_id: z.string().describe(`order for ${name}`) });
+const fakeParameters = (name: ToolName): z.ZodObject =>
+  z.object({ order_id: z.string().describe(`order for ${name}`) });
 const fakeCatalog: ToolCatalog = {
-  TOOLS: Object.fromEntries(TOOL_NAMES.map((name) => [name, { name, description: `Fake description of ${name}` }])) as ToolCatalog['TOOLS'],
+  TOOLS: Object.fromEntries(
+    TOOL_NAMES.map((name) => [name, { name, description: `Fake description of ${name}` }]),
+  ) as ToolCatalog['TOOLS'],
   toolJsonSchema: (name) => {
     const { $schema: _drop, ...schema } = z.toJSONSchema(fakeParameters(name), { io: 'input' });
     return schema;
@@ -150,7 +165,13 @@ describe('callModel: requests and results', () => {
       completion(
         {
           content: 'Let me check that order.',
-          tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'get_order_status', arguments: '{"order_id":"12345"}' } }],
+          tool_calls: [
+            {
+              id: 'call_abc',
+              type: 'function',
+              function: { name: 'get_order_status', arguments: '{"order_id":"12345"}' },
+            },
+          ],
         },
         'tool_calls',
       ),
@@ -163,7 +184,12 @@ describe('callModel: requests and results', () => {
         content: null,
         toolCalls: [{ id: 'conv-1:1:1:0', name: 'transfer_to_billing', arguments: '{"reason":"refund for 12345"}' }],
       },
-      { role: 'tool', toolCallId: 'conv-1:1:1:0', name: 'transfer_to_billing', content: '{"ok":true,"data":{"to":"billing"}}' },
+      {
+        role: 'tool',
+        toolCallId: 'conv-1:1:1:0',
+        name: 'transfer_to_billing',
+        content: '{"ok":true,"data":{"to":"billing"}}',
+      },
       { role: 'event', content: 'The conversation was handed to billing.' },
       { role: 'assistant', agent: 'billing', content: 'One moment.' },
     ];
@@ -183,7 +209,11 @@ describe('callModel: requests and results', () => {
         role: 'assistant',
         content: null,
         tool_calls: [
-          { id: 'conv-1:1:1:0', type: 'function', function: { name: 'transfer_to_billing', arguments: '{"reason":"refund for 12345"}' } },
+          {
+            id: 'conv-1:1:1:0',
+            type: 'function',
+            function: { name: 'transfer_to_billing', arguments: '{"reason":"refund for 12345"}' },
+          },
         ],
       },
       { role: 'tool', tool_call_id: 'conv-1:1:1:0', content: '{"ok":true,"data":{"to":"billing"}}' },
@@ -191,7 +221,10 @@ describe('callModel: requests and results', () => {
       { role: 'assistant', content: 'One moment.' },
     ]);
 
-    const tools = request.tools as Array<{ type: string; function: { name: string; description: string; parameters: any } }>;
+    const tools = request.tools as Array<{
+      type: string;
+      function: { name: string; description: string; parameters: any };
+    }>;
     expect(tools.map((t) => t.function.name)).toEqual([
       'get_order_status',
       'process_refund',
@@ -215,7 +248,15 @@ describe('callModel: requests and results', () => {
   it('returns a handoff as a tool call', async () => {
     const step = await stepAgainst(() =>
       completion(
-        { tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'transfer_to_billing', arguments: '{"reason":"Customer wants a refund"}' } }] },
+        {
+          tool_calls: [
+            {
+              id: 'call_1',
+              type: 'function',
+              function: { name: 'transfer_to_billing', arguments: '{"reason":"Customer wants a refund"}' },
+            },
+          ],
+        },
         'tool_calls',
       ),
     );
@@ -233,10 +274,21 @@ describe('callModel: requests and results', () => {
 
   it('passes malformed tool-call arguments through raw (the workflow answers them with a tool error)', async () => {
     const step = await stepAgainst(() =>
-      completion({ tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'get_order_status', arguments: '{"order_id": 123' } }] }, 'tool_calls'),
+      completion(
+        {
+          tool_calls: [
+            { id: 'call_x', type: 'function', function: { name: 'get_order_status', arguments: '{"order_id": 123' } },
+          ],
+        },
+        'tool_calls',
+      ),
     );
     const result = await step.callModel({ agent: 'order', messages: hello.messages });
-    expect(result).toEqual({ kind: 'tool_calls', text: null, calls: [{ id: 'call_x', name: 'get_order_status', arguments: '{"order_id": 123' }] });
+    expect(result).toEqual({
+      kind: 'tool_calls',
+      text: null,
+      calls: [{ id: 'call_x', name: 'get_order_status', arguments: '{"order_id": 123' }],
+    });
   });
 
   it('maps finish_reason content_filter to the canned refusal', async () => {
@@ -245,7 +297,13 @@ describe('callModel: requests and results', () => {
   });
 
   it("maps Azure's 400 content_filter to the canned refusal, not a failure", async () => {
-    const step = await stepAgainst(() => apiError(400, 'The response was filtered due to the prompt triggering content management policy.', 'content_filter'));
+    const step = await stepAgainst(() =>
+      apiError(
+        400,
+        'The response was filtered due to the prompt triggering content management policy.',
+        'content_filter',
+      ),
+    );
     await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
   });
 
@@ -262,7 +320,9 @@ describe('callModel: requests and results', () => {
 
 describe('callModel: failures', () => {
   it('429 with retry-after: 7 is a retryable RateLimited failure with nextRetryDelay 7 s', async () => {
-    const step = await stepAgainst(() => apiError(429, 'Rate limit reached', 'rate_limit_exceeded', { 'retry-after': '7' }));
+    const step = await stepAgainst(() =>
+      apiError(429, 'Rate limit reached', 'rate_limit_exceeded', { 'retry-after': '7' }),
+    );
     const failure = await failureOf(step.callModel(hello));
     expect(failure.type).toBe('ModelCall.RateLimited');
     expect(failure.nonRetryable).toBe(false);
@@ -290,7 +350,9 @@ describe('callModel: failures', () => {
     expect(failure.type).toBe('ModelCall.Unauthorized');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('OPENAI_API_KEY');
-    expect(JSON.stringify({ message: failure.message, details: failure.details, stack: failure.stack })).not.toContain('SECRET');
+    expect(JSON.stringify({ message: failure.message, details: failure.details, stack: failure.stack })).not.toContain(
+      'SECRET',
+    );
   });
 
   it('a key echoed in any other error message is scrubbed', async () => {
@@ -373,7 +435,10 @@ describe('the default tool catalog', () => {
     await createModelStep({ openai, model: MODEL }).callModel({ agent: 'billing', messages: hello.messages });
     const tools = server.requests[0]!.tools as Array<{ function: { name: string; parameters: any } }>;
     const refund = tools.find((t) => t.function.name === 'process_refund')!.function.parameters;
-    expect(refund).toMatchObject({ type: 'object', properties: { order_id: {}, amount: { type: 'number' }, reason: {} } });
+    expect(refund).toMatchObject({
+      type: 'object',
+      properties: { order_id: {}, amount: { type: 'number' }, reason: {} },
+    });
     expect(refund.required).toEqual(expect.arrayContaining(['order_id', 'amount']));
   });
 });

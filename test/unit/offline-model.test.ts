@@ -123,7 +123,11 @@ describe('offline model: seed scenarios, one model step at a time', () => {
 
     const refund = await c.expectCall('billing', 'process_refund');
     expect(refund.args).toEqual({ order_id: '12345', amount: 99.99, reason: expect.any(String) });
-    c.answer('billing', refund.call, ok({ refund_id: 'RF-1002', order_id: '12345', amount: 99.99, refunded_total: 99.99 }));
+    c.answer(
+      'billing',
+      refund.call,
+      ok({ refund_id: 'RF-1002', order_id: '12345', amount: 99.99, refunded_total: 99.99 }),
+    );
 
     const reply = await c.expectReply('billing');
     expect(reply).toContain('$99.99');
@@ -162,7 +166,14 @@ describe('offline model: seed scenarios, one model step at a time', () => {
 
     const search = await c.expectCall('tech', 'search_help_docs');
     expect(search.args.query).toContain('429');
-    c.answer('tech', search.call, ok({ query: search.args.query, results: [{ id: 'rate-limits', title: 'Rate limits and 429 errors', snippet: 'Back off and retry.' }] }));
+    c.answer(
+      'tech',
+      search.call,
+      ok({
+        query: search.args.query,
+        results: [{ id: 'rate-limits', title: 'Rate limits and 429 errors', snippet: 'Back off and retry.' }],
+      }),
+    );
 
     expect(await c.expectReply('tech')).toContain('Rate limits and 429 errors');
   });
@@ -183,26 +194,58 @@ describe('offline model: seed scenarios, one model step at a time', () => {
     const lookup = await c.expectCall('billing', 'get_order_status');
     c.answer('billing', lookup.call, STATUS_12345);
     const refund = await c.expectCall('billing', 'process_refund');
-    c.answer('billing', refund.call, JSON.stringify({ ok: false, code: 'over_limit', message: 'Order 12345 is already refunded in full' }));
+    c.answer(
+      'billing',
+      refund.call,
+      JSON.stringify({ ok: false, code: 'over_limit', message: 'Order 12345 is already refunded in full' }),
+    );
     expect(await c.expectReply('billing')).toContain('already refunded in full');
   });
 
   it("bob's $450 refund: asks for it, then tells the customer a supervisor decides; asked again, says it is already waiting", async () => {
     const c = new Conversation("I'd like a refund for order #86420, the projector arrived broken");
     const lookup = await c.expectCall('billing', 'get_order_status');
-    c.answer('billing', lookup.call, ok({ order_id: '86420', status: 'delivered', currency: 'USD', total: 450, refunded: 0, refundable: 450 }));
+    c.answer(
+      'billing',
+      lookup.call,
+      ok({ order_id: '86420', status: 'delivered', currency: 'USD', total: 450, refunded: 0, refundable: 450 }),
+    );
     const refund = await c.expectCall('billing', 'process_refund');
     expect(refund.args).toMatchObject({ order_id: '86420', amount: 450 });
     // The workflow's answer when the refund waits for a person (workflows/approvals.ts).
-    c.answer('billing', refund.call, ok({ status: 'pending_approval', approval_id: 'apr-1-2-0', order_id: '86420', amount: 450, message: 'Not refunded yet: …' }));
+    c.answer(
+      'billing',
+      refund.call,
+      ok({
+        status: 'pending_approval',
+        approval_id: 'apr-1-2-0',
+        order_id: '86420',
+        amount: 450,
+        message: 'Not refunded yet: …',
+      }),
+    );
     const reply = await c.expectReply('billing');
-    expect(reply).toMatch(/A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-2-0\)\. Nothing has been refunded yet/);
+    expect(reply).toMatch(
+      /A refund of \$450\.00 for order #86420 needs a supervisor's approval \(request apr-1-2-0\)\. Nothing has been refunded yet/,
+    );
     expect(reply).not.toMatch(/I have refunded/);
 
     const again = new Conversation('Any news on the refund for order #86420?');
-    again.answer('billing', (await again.expectCall('billing', 'get_order_status')).call, ok({ order_id: '86420', status: 'delivered', total: 450, refunded: 0, refundable: 450 }));
+    again.answer(
+      'billing',
+      (await again.expectCall('billing', 'get_order_status')).call,
+      ok({ order_id: '86420', status: 'delivered', total: 450, refunded: 0, refundable: 450 }),
+    );
     const second = await again.expectCall('billing', 'process_refund');
-    again.answer('billing', second.call, JSON.stringify({ ok: false, code: 'invalid_state', message: 'An approval is already pending for a refund of $450.00 for order 86420 (approval apr-1-2-0, …)' }));
+    again.answer(
+      'billing',
+      second.call,
+      JSON.stringify({
+        ok: false,
+        code: 'invalid_state',
+        message: 'An approval is already pending for a refund of $450.00 for order 86420 (approval apr-1-2-0, …)',
+      }),
+    );
     expect(await again.expectReply('billing')).toMatch(/already waiting for a supervisor's decision/);
   });
 
@@ -211,7 +254,9 @@ describe('offline model: seed scenarios, one model step at a time', () => {
   });
 
   it('changes an address with the text after "to"', async () => {
-    const c = new Conversation('Please change the shipping address of order #67890 to 1 Main Street, Springfield 99999, USA.');
+    const c = new Conversation(
+      'Please change the shipping address of order #67890 to 1 Main Street, Springfield 99999, USA.',
+    );
     await c.expectCall('receptionist', 'transfer_to_order');
     const change = await c.expectCall('order', 'update_shipping_address');
     expect(change.args).toEqual({ order_id: '67890', address: '1 Main Street, Springfield 99999, USA' });
@@ -250,18 +295,32 @@ describe('offline model: guards and protocol', () => {
       model: 'offline-desk-model',
       created: expect.any(Number),
       choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null } }],
-      usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), total_tokens: expect.any(Number) },
+      usage: {
+        prompt_tokens: expect.any(Number),
+        completion_tokens: expect.any(Number),
+        total_tokens: expect.any(Number),
+      },
     });
     expect(first.id).not.toBe(second.id);
     expect(first.choices[0]!.message.tool_calls![0]!.id).not.toBe(second.choices[0]!.message.tool_calls![0]!.id);
 
-    const reply = await openai.chat.completions.create({ model: 'offline-desk-model', messages: [{ role: 'user', content: 'hello' }] });
-    expect(reply.choices[0]).toMatchObject({ finish_reason: 'stop', message: { role: 'assistant', content: expect.stringContaining('(offline model)') } });
+    const reply = await openai.chat.completions.create({
+      model: 'offline-desk-model',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    expect(reply.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { role: 'assistant', content: expect.stringContaining('(offline model)') },
+    });
   });
 
   it('rejects stream: true with an OpenAI-style 400', async () => {
     await expect(
-      openai.chat.completions.create({ model: 'offline-desk-model', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      openai.chat.completions.create({
+        model: 'offline-desk-model',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      }),
     ).rejects.toMatchObject({ status: 400, param: 'stream' });
   });
 

@@ -25,11 +25,27 @@ interface Summary {
   failed: string[];
 }
 
-function attempts(location: string, keyPrefix: string, dollars: number): { ready: Promise<void>; go(): void; done: Promise<Summary> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test', 'fixtures', 'refund-attempts.ts'), location, keyPrefix, String(ATTEMPTS), String(dollars)], {
-    cwd: REPO,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+function attempts(
+  location: string,
+  keyPrefix: string,
+  dollars: number,
+): { ready: Promise<void>; go(): void; done: Promise<Summary> } {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(REPO, 'test', 'fixtures', 'refund-attempts.ts'),
+      location,
+      keyPrefix,
+      String(ATTEMPTS),
+      String(dollars),
+    ],
+    {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   let markReady!: () => void;
@@ -57,7 +73,12 @@ async function race(location: string, keyPrefix: (p: number) => string, dollars:
   for (const p of procs) p.go();
   const summaries = await Promise.all(procs.map((p) => p.done));
   return summaries.reduce(
-    (a, s) => ({ refunded: a.refunded + s.refunded, replayed: a.replayed + s.replayed, refused: a.refused + s.refused, failed: [...a.failed, ...s.failed] }),
+    (a, s) => ({
+      refunded: a.refunded + s.refunded,
+      replayed: a.replayed + s.replayed,
+      refused: a.refused + s.refused,
+      failed: [...a.failed, ...s.failed],
+    }),
     { refunded: 0, replayed: 0, refused: 0, failed: [] as string[] },
   );
 }
@@ -76,7 +97,9 @@ describe.each(BACKENDS)('concurrent refunds on %s', (backend) => {
       const refunds = await store.listRefunds('12345');
       expect(refunds).toHaveLength(9);
       expect(new Set(refunds.map((r) => r.id)).size).toBe(9);
-      const ledger = await store.query<{ n: number }>("SELECT CAST(COUNT(*) AS INTEGER) AS n FROM tool_calls WHERE idempotency_key LIKE 'proof:%'");
+      const ledger = await store.query<{ n: number }>(
+        "SELECT CAST(COUNT(*) AS INTEGER) AS n FROM tool_calls WHERE idempotency_key LIKE 'proof:%'",
+      );
       expect(ledger).toEqual([{ n: PROCESSES * ATTEMPTS }]);
       // Every refund row is the outcome its ledger entry recorded.
       for (const r of refunds) {
@@ -102,7 +125,9 @@ describe.each(BACKENDS)('concurrent refunds on %s', (backend) => {
       expect((await store.listRefunds('12345')).map((r) => r.idempotencyKey).sort()).toEqual(
         Array.from({ length: ATTEMPTS }, (_, i) => `proof:shared:${i}`).sort(),
       );
-      expect(await store.query("SELECT CAST(COUNT(*) AS INTEGER) AS n FROM tool_calls WHERE idempotency_key LIKE 'proof:%'")).toEqual([{ n: ATTEMPTS }]);
+      expect(
+        await store.query("SELECT CAST(COUNT(*) AS INTEGER) AS n FROM tool_calls WHERE idempotency_key LIKE 'proof:%'"),
+      ).toEqual([{ n: ATTEMPTS }]);
     } finally {
       await store.close();
       await shop.dispose();

@@ -68,7 +68,9 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     expect(await store.findCustomerOrder('bob', '24680')).toMatchObject({ status: 'shipped', totalCents: 5900 });
     expect(await store.findCustomerOrder('bob', '13579')).toMatchObject({ status: 'pending', totalCents: 2000 });
 
-    const statuses = (await store.query<{ status: string }>('SELECT DISTINCT status FROM orders ORDER BY status')).map((r) => r.status);
+    const statuses = (await store.query<{ status: string }>('SELECT DISTINCT status FROM orders ORDER BY status')).map(
+      (r) => r.status,
+    );
     expect(statuses).toEqual(['cancelled', 'delivered', 'pending', 'shipped']);
     // One partially refunded order, with its refund row.
     expect(await store.findCustomerOrder('alice', '33333')).toMatchObject({ totalCents: 8000 });
@@ -90,7 +92,13 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
   });
 
   it('keeps data and does not reseed or migrate again when reopened', async () => {
-    await store.insertRefund({ orderId: '12345', amountCents: 1000, reason: 'late', idempotencyKey: 'k1', createdAt: at });
+    await store.insertRefund({
+      orderId: '12345',
+      amountCents: 1000,
+      reason: 'late',
+      idempotencyKey: 'k1',
+      createdAt: at,
+    });
     await store.close();
     store = await openShopStore(shop.location);
     expect(await store.refundedCents('12345')).toBe(1000);
@@ -100,27 +108,54 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
 
   // SQLite's equivalent (BEGIN IMMEDIATE around the migration) is only meaningful across
   // processes: two connections in one process would wait on each other synchronously.
-  if (backend === 'postgres') it('migrates once when several pools open a database at the same moment', async () => {
-    const others = await Promise.all([openShopStore(shop.location), openShopStore(shop.location), openShopStore(shop.location)]);
-    try {
-      expect((await others[0]!.counts()).orders).toBe(9);
-      expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
-    } finally {
-      await Promise.all(others.map((s) => s.close()));
-    }
-  });
+  if (backend === 'postgres')
+    it('migrates once when several pools open a database at the same moment', async () => {
+      const others = await Promise.all([
+        openShopStore(shop.location),
+        openShopStore(shop.location),
+        openShopStore(shop.location),
+      ]);
+      try {
+        expect((await others[0]!.counts()).orders).toBe(9);
+        expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
+      } finally {
+        await Promise.all(others.map((s) => s.close()));
+      }
+    });
 
   describe('SQL guards', () => {
     it('refuses a refund past the order total and numbers refunds from RF-1002', async () => {
-      expect(await store.insertRefund({ orderId: '12345', amountCents: 10000, reason: 'x', idempotencyKey: 'a', createdAt: at })).toBeUndefined();
-      const refund = await store.insertRefund({ orderId: '12345', amountCents: 9999, reason: 'broken', idempotencyKey: 'b', createdAt: at });
+      expect(
+        await store.insertRefund({
+          orderId: '12345',
+          amountCents: 10000,
+          reason: 'x',
+          idempotencyKey: 'a',
+          createdAt: at,
+        }),
+      ).toBeUndefined();
+      const refund = await store.insertRefund({
+        orderId: '12345',
+        amountCents: 9999,
+        reason: 'broken',
+        idempotencyKey: 'b',
+        createdAt: at,
+      });
       expect(refund).toMatchObject({ id: 'RF-1002', orderId: '12345', amountCents: 9999 });
-      expect(await store.insertRefund({ orderId: '12345', amountCents: 1, reason: 'x', idempotencyKey: 'c', createdAt: at })).toBeUndefined();
+      expect(
+        await store.insertRefund({ orderId: '12345', amountCents: 1, reason: 'x', idempotencyKey: 'c', createdAt: at }),
+      ).toBeUndefined();
       expect(await store.listRefunds('12345')).toHaveLength(1);
     });
 
     it('keeps refunds.idempotency_key unique', async () => {
-      await store.insertRefund({ orderId: '12345', amountCents: 100, reason: 'x', idempotencyKey: 'same', createdAt: at });
+      await store.insertRefund({
+        orderId: '12345',
+        amountCents: 100,
+        reason: 'x',
+        idempotencyKey: 'same',
+        createdAt: at,
+      });
       await expect(
         store.insertRefund({ orderId: '12345', amountCents: 100, reason: 'x', idempotencyKey: 'same', createdAt: at }),
       ).rejects.toMatchObject({ message: expect.stringMatching(/unique/i) });
@@ -128,17 +163,44 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     });
 
     it('cancels and changes the address of pending orders only', async () => {
-      expect(await store.cancelPendingOrder({ orderId: '12345', reason: null, idempotencyKey: 'c1', createdAt: at })).toBeUndefined();
-      expect(await store.changePendingOrderAddress({ orderId: '12345', newAddress: 'New St 1', idempotencyKey: 'a1', createdAt: at })).toBeUndefined();
+      expect(
+        await store.cancelPendingOrder({ orderId: '12345', reason: null, idempotencyKey: 'c1', createdAt: at }),
+      ).toBeUndefined();
+      expect(
+        await store.changePendingOrderAddress({
+          orderId: '12345',
+          newAddress: 'New St 1',
+          idempotencyKey: 'a1',
+          createdAt: at,
+        }),
+      ).toBeUndefined();
       expect((await store.findCustomerOrder('alice', '12345'))?.status).toBe('shipped');
 
-      const change = await store.changePendingOrderAddress({ orderId: '67890', newAddress: '1 New Road, Leeds', idempotencyKey: 'a2', createdAt: at });
-      expect(change).toMatchObject({ oldAddress: expect.stringContaining('Baker Street'), newAddress: '1 New Road, Leeds' });
-      expect(await store.cancelPendingOrder({ orderId: '67890', reason: 'changed mind', idempotencyKey: 'c2', createdAt: at })).toMatchObject({
+      const change = await store.changePendingOrderAddress({
+        orderId: '67890',
+        newAddress: '1 New Road, Leeds',
+        idempotencyKey: 'a2',
+        createdAt: at,
+      });
+      expect(change).toMatchObject({
+        oldAddress: expect.stringContaining('Baker Street'),
+        newAddress: '1 New Road, Leeds',
+      });
+      expect(
+        await store.cancelPendingOrder({
+          orderId: '67890',
+          reason: 'changed mind',
+          idempotencyKey: 'c2',
+          createdAt: at,
+        }),
+      ).toMatchObject({
         orderId: '67890',
         id: expect.any(Number),
       });
-      expect(await store.findCustomerOrder('alice', '67890')).toMatchObject({ status: 'cancelled', shippingAddress: '1 New Road, Leeds' });
+      expect(await store.findCustomerOrder('alice', '67890')).toMatchObject({
+        status: 'cancelled',
+        shippingAddress: '1 New Road, Leeds',
+      });
     });
 
     it('numbers tickets from TCK-1001', async () => {
@@ -150,7 +212,13 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     it('a transaction that throws leaves nothing behind', async () => {
       await expect(
         store.writeTransaction(async (tx) => {
-          await tx.insertRefund({ orderId: '12345', amountCents: 500, reason: 'x', idempotencyKey: 'r', createdAt: at });
+          await tx.insertRefund({
+            orderId: '12345',
+            amountCents: 500,
+            reason: 'x',
+            idempotencyKey: 'r',
+            createdAt: at,
+          });
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
@@ -162,8 +230,22 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     const seeded = await store.counts();
     await store.cancelPendingOrder({ orderId: '67890', reason: null, idempotencyKey: 'c', createdAt: at });
     await store.insertRefund({ orderId: '12345', amountCents: 500, reason: 'x', idempotencyKey: 'r', createdAt: at });
-    await store.insertTicket({ customerId: 'bob', subject: 's', description: 'd', priority: 'high', idempotencyKey: 't', createdAt: at });
-    await store.insertToolCall({ idempotencyKey: 'r', tool: 'process_refund', customerId: 'alice', argumentsJson: '{}', resultJson: '{}', createdAt: at });
+    await store.insertTicket({
+      customerId: 'bob',
+      subject: 's',
+      description: 'd',
+      priority: 'high',
+      idempotencyKey: 't',
+      createdAt: at,
+    });
+    await store.insertToolCall({
+      idempotencyKey: 'r',
+      tool: 'process_refund',
+      customerId: 'alice',
+      argumentsJson: '{}',
+      resultJson: '{}',
+      createdAt: at,
+    });
 
     await resetShopStore(store);
 

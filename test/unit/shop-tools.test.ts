@@ -17,7 +17,14 @@ import { TOOL_NAMES } from '../../activities/tools';
 import { AGENTS, type AgentName } from '../../agents';
 import type { ToolRunResult } from '../../contract/transcript';
 import { killAfterCommit } from '../helpers/faults';
-import { BACKENDS, openTestShop, testPostgres, useShopBackends, type BackendName, type TestShop } from '../helpers/shop-backends';
+import {
+  BACKENDS,
+  openTestShop,
+  testPostgres,
+  useShopBackends,
+  type BackendName,
+  type TestShop,
+} from '../helpers/shop-backends';
 
 useShopBackends();
 
@@ -50,7 +57,8 @@ interface CallOptions {
 
 /** Runs a tool as the agent that owns it (unless told otherwise), for alice, with a fresh key. */
 function call(tool: string, args: unknown, opts: CallOptions = {}): Promise<ToolRunResult> {
-  const agent = opts.agent ?? (Object.values(AGENTS).find((a) => (a.tools as readonly string[]).includes(tool))?.name || 'order');
+  const agent =
+    opts.agent ?? (Object.values(AGENTS).find((a) => (a.tools as readonly string[]).includes(tool))?.name || 'order');
   return (opts.r ?? runner).runTool({
     agent,
     tool,
@@ -65,7 +73,8 @@ function data(result: ToolRunResult): Record<string, unknown> {
   return result.data;
 }
 
-const refundCount = async () => (await store.query<{ n: number }>('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM refunds'))[0]?.n;
+const refundCount = async () =>
+  (await store.query<{ n: number }>('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM refunds'))[0]?.n;
 
 describe.each(BACKENDS)('tools on the %s shop', (backend) => {
   beforeEach(() => openShop(backend));
@@ -89,7 +98,11 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
         carrier: 'UPS',
         tracking_number: 'TRK-98765',
       });
-      expect(data(await call('get_order_status', { order_id: '33333' }))).toMatchObject({ total: 80, refunded: 30, refundable: 50 });
+      expect(data(await call('get_order_status', { order_id: '33333' }))).toMatchObject({
+        total: 80,
+        refunded: 30,
+        refundable: 50,
+      });
     });
 
     it('track_shipment gives carrier and tracking, or says it has not shipped', async () => {
@@ -114,7 +127,9 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
         refundable: 149.99,
       });
       expect((await store.findCustomerOrder('alice', '67890'))?.status).toBe('cancelled');
-      expect(await store.query("SELECT reason FROM cancellations WHERE order_id = '67890'")).toEqual([{ reason: 'changed my mind' }]);
+      expect(await store.query("SELECT reason FROM cancellations WHERE order_id = '67890'")).toEqual([
+        { reason: 'changed my mind' },
+      ]);
     });
 
     it('cancel_order refuses a shipped or already cancelled order', async () => {
@@ -135,14 +150,19 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
         new_address: address,
       });
       expect((await store.findCustomerOrder('alice', '67890'))?.shippingAddress).toBe(address);
-      expect(await call('update_shipping_address', { order_id: '12345', address })).toMatchObject({ ok: false, code: 'invalid_state' });
+      expect(await call('update_shipping_address', { order_id: '12345', address })).toMatchObject({
+        ok: false,
+        code: 'invalid_state',
+      });
       expect((await store.findCustomerOrder('alice', '12345'))?.shippingAddress).not.toBe(address);
     });
   });
 
   describe('billing tools', () => {
     it('process_refund refunds within the limit', async () => {
-      expect(data(await call('process_refund', { order_id: '12345', amount: 99.99, reason: 'Arrived broken' }))).toEqual({
+      expect(
+        data(await call('process_refund', { order_id: '12345', amount: 99.99, reason: 'Arrived broken' })),
+      ).toEqual({
         refund_id: 'RF-1002',
         order_id: '12345',
         currency: 'USD',
@@ -171,20 +191,41 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
     it('a refund above the approval limit is made only with an approval and its key (the activity re-checks the limit)', async () => {
       const args = { order_id: '86420', amount: 450, reason: 'Projector arrived broken' };
       const bob = { customerId: 'bob' };
-      expect(await call('process_refund', args, bob)).toEqual({ ok: false, code: 'approval_required', message: expect.stringContaining('above $200.00') });
+      expect(await call('process_refund', args, bob)).toEqual({
+        ok: false,
+        code: 'approval_required',
+        message: expect.stringContaining('above $200.00'),
+      });
       expect(await store.listRefunds('86420')).toEqual([]);
       // The worker's own limit counts, not the caller's: at $500 the same refund needs nothing more.
       const generous = createToolRunner(store, { now: () => NOW, refundApprovalLimitCents: 500_00 });
       const approvedRun = (key: string, approval?: { id: string; by: string }) =>
-        runner.runTool({ agent: 'billing', tool: 'process_refund', arguments: JSON.stringify(args), customerId: 'bob', idempotencyKey: key, ...(approval && { approval }) });
+        runner.runTool({
+          agent: 'billing',
+          tool: 'process_refund',
+          arguments: JSON.stringify(args),
+          customerId: 'bob',
+          idempotencyKey: key,
+          ...(approval && { approval }),
+        });
       // An approval marker on a key that is not the approval's is a bug upstream, never run.
-      await expect(approvedRun('wf:1:1:0', { id: 'apr-1-1-0', by: 'sam' })).rejects.toMatchObject({ type: 'Tool.BadInput', nonRetryable: true });
+      await expect(approvedRun('wf:1:1:0', { id: 'apr-1-1-0', by: 'sam' })).rejects.toMatchObject({
+        type: 'Tool.BadInput',
+        nonRetryable: true,
+      });
       const first = await approvedRun('wf:approval:apr-1-1-0', { id: 'apr-1-1-0', by: 'sam' });
       expect(first).toMatchObject({ ok: true, data: { amount: 450, refundable_remaining: 0 } });
       // Approved twice, or retried after a crash: the same key replays, one refund.
-      expect(await approvedRun('wf:approval:apr-1-1-0', { id: 'apr-1-1-0', by: 'sam' })).toMatchObject({ ok: true, replayed: true, data: { refund_id: (first as unknown as { data: { refund_id: string } }).data.refund_id } });
+      expect(await approvedRun('wf:approval:apr-1-1-0', { id: 'apr-1-1-0', by: 'sam' })).toMatchObject({
+        ok: true,
+        replayed: true,
+        data: { refund_id: (first as unknown as { data: { refund_id: string } }).data.refund_id },
+      });
       expect(await store.listRefunds('86420')).toHaveLength(1);
-      expect(await call('process_refund', { ...args, amount: 1 }, { ...bob, r: generous })).toMatchObject({ ok: false, code: 'invalid_state' });
+      expect(await call('process_refund', { ...args, amount: 1 }, { ...bob, r: generous })).toMatchObject({
+        ok: false,
+        code: 'invalid_state',
+      });
     });
 
     it('refunding the full amount twice with two keys: the second is refused', async () => {
@@ -232,7 +273,12 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
 
     it('create_support_ticket opens a ticket with default priority', async () => {
       expect(
-        data(await call('create_support_ticket', { subject: 'Webhooks not arriving', description: 'No order.shipped events since Monday.' })),
+        data(
+          await call('create_support_ticket', {
+            subject: 'Webhooks not arriving',
+            description: 'No order.shipped events since Monday.',
+          }),
+        ),
       ).toEqual({
         ticket_id: 'TCK-1001',
         subject: 'Webhooks not arriving',
@@ -240,7 +286,9 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
         status: 'open',
         created_at: NOW.toISOString(),
       });
-      expect(await store.listTickets('alice')).toEqual([expect.objectContaining({ id: 'TCK-1001', customerId: 'alice' })]);
+      expect(await store.listTickets('alice')).toEqual([
+        expect.objectContaining({ id: 'TCK-1001', customerId: 'alice' }),
+      ]);
     });
   });
 
@@ -255,16 +303,28 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
     ])("%s on bob's order in alice's conversation reads as not found and changes nothing", async (tool, args) => {
       const before = await store.counts();
       const result = await call(tool, args);
-      expect(result).toEqual({ ok: false, code: 'not_found', message: `Order ${args.order_id} was not found for this customer` });
+      expect(result).toEqual({
+        ok: false,
+        code: 'not_found',
+        message: `Order ${args.order_id} was not found for this customer`,
+      });
       // Exactly the wording of a missing order.
-      expect(await call(tool, { ...args, order_id: '55555' })).toMatchObject({ message: 'Order 55555 was not found for this customer' });
+      expect(await call(tool, { ...args, order_id: '55555' })).toMatchObject({
+        message: 'Order 55555 was not found for this customer',
+      });
       const after = await store.counts();
       expect({ ...after, tool_calls: 0 }).toEqual({ ...before, tool_calls: 0 });
-      expect(await store.findCustomerOrder('bob', '13579')).toMatchObject({ status: 'pending', shippingAddress: expect.stringContaining('Market Street') });
+      expect(await store.findCustomerOrder('bob', '13579')).toMatchObject({
+        status: 'pending',
+        shippingAddress: expect.stringContaining('Market Street'),
+      });
     });
 
     it('ignores a customer id the model slips into the arguments', async () => {
-      expect(await call('get_order_status', { order_id: '24680', customer_id: 'bob' })).toMatchObject({ ok: false, code: 'not_found' });
+      expect(await call('get_order_status', { order_id: '24680', customer_id: 'bob' })).toMatchObject({
+        ok: false,
+        code: 'not_found',
+      });
     });
   });
 
@@ -302,11 +362,16 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
     it('replays a ticket and a cancellation without writing again', async () => {
       const ticket = { subject: 'SDK import fails', description: 'Cannot import the SDK in an ESM project.' };
       await call('create_support_ticket', ticket, { key: 't' });
-      expect(await call('create_support_ticket', { ...ticket, priority: 'normal' }, { key: 't' })).toMatchObject({ replayed: true });
+      expect(await call('create_support_ticket', { ...ticket, priority: 'normal' }, { key: 't' })).toMatchObject({
+        replayed: true,
+      });
       expect(await store.listTickets('alice')).toHaveLength(1);
 
       await call('cancel_order', { order_id: '67890' }, { key: 'c' });
-      expect(await call('cancel_order', { order_id: '67890' }, { key: 'c' })).toMatchObject({ ok: true, replayed: true });
+      expect(await call('cancel_order', { order_id: '67890' }, { key: 'c' })).toMatchObject({
+        ok: true,
+        replayed: true,
+      });
     });
 
     it('does not record read-only calls', async () => {
@@ -331,11 +396,22 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
       expect(message).toMatch(/order_id: expected an order number/);
       expect(message).toMatch(/amount: /);
       expect(message).toMatch(/reason: /);
-      expect(await call('process_refund', { order_id: '12345', amount: 1.005, reason: 'rounding' })).toMatchObject({ code: 'invalid_arguments' });
-      expect(await call('create_support_ticket', { subject: 'Help', description: 'Something broke badly.', priority: 'urgent' })).toMatchObject({
+      expect(await call('process_refund', { order_id: '12345', amount: 1.005, reason: 'rounding' })).toMatchObject({
         code: 'invalid_arguments',
       });
-      expect(await call('get_order_status', '')).toMatchObject({ code: 'invalid_arguments', message: expect.stringContaining('order_id') });
+      expect(
+        await call('create_support_ticket', {
+          subject: 'Help',
+          description: 'Something broke badly.',
+          priority: 'urgent',
+        }),
+      ).toMatchObject({
+        code: 'invalid_arguments',
+      });
+      expect(await call('get_order_status', '')).toMatchObject({
+        code: 'invalid_arguments',
+        message: expect.stringContaining('order_id'),
+      });
       expect(await refundCount()).toBe(1);
     });
 
@@ -358,36 +434,46 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
 
   describe('failures Temporal sees', () => {
     // SQLite: another process holds the write lock. PostgreSQL's counterpart: the stopped server below.
-    if (backend === 'sqlite') it('a locked database is a retryable Shop.Unavailable', async () => {
-      const sqlite = store as SqliteShopStore;
-      sqlite.db.pragma('busy_timeout = 20');
-      const other = new Database(shop.location);
-      other.exec('BEGIN IMMEDIATE');
-      try {
-        const err = await call('process_refund', { order_id: '12345', amount: 1, reason: 'test' }).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(ApplicationFailure);
-        expect(err).toMatchObject({ type: 'Shop.Unavailable', nonRetryable: false });
-      } finally {
-        other.exec('ROLLBACK');
-        other.close();
-      }
-      expect(await store.listRefunds('12345')).toHaveLength(0);
-    });
+    if (backend === 'sqlite')
+      it('a locked database is a retryable Shop.Unavailable', async () => {
+        const sqlite = store as SqliteShopStore;
+        sqlite.db.pragma('busy_timeout = 20');
+        const other = new Database(shop.location);
+        other.exec('BEGIN IMMEDIATE');
+        try {
+          const err = await call('process_refund', { order_id: '12345', amount: 1, reason: 'test' }).catch(
+            (e: unknown) => e,
+          );
+          expect(err).toBeInstanceOf(ApplicationFailure);
+          expect(err).toMatchObject({ type: 'Shop.Unavailable', nonRetryable: false });
+        } finally {
+          other.exec('ROLLBACK');
+          other.close();
+        }
+        expect(await store.listRefunds('12345')).toHaveLength(0);
+      });
 
-    if (backend === 'postgres') it('a stopped database server is a retryable Shop.Unavailable, and the next attempt after it is back works', async () => {
-      const pg = await testPostgres();
-      await pg.stop();
-      try {
-        const err = await call('process_refund', { order_id: '12345', amount: 1, reason: 'test' }, { key: 'outage' }).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(ApplicationFailure);
-        expect(err).toMatchObject({ type: 'Shop.Unavailable', nonRetryable: false });
-      } finally {
-        await pg.restart();
-      }
-      // Temporal's retry of the same call: it runs once, on a fresh connection.
-      expect(await call('process_refund', { order_id: '12345', amount: 1, reason: 'test' }, { key: 'outage' })).toMatchObject({ ok: true });
-      expect(await store.listRefunds('12345')).toHaveLength(1);
-    });
+    if (backend === 'postgres')
+      it('a stopped database server is a retryable Shop.Unavailable, and the next attempt after it is back works', async () => {
+        const pg = await testPostgres();
+        await pg.stop();
+        try {
+          const err = await call(
+            'process_refund',
+            { order_id: '12345', amount: 1, reason: 'test' },
+            { key: 'outage' },
+          ).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(ApplicationFailure);
+          expect(err).toMatchObject({ type: 'Shop.Unavailable', nonRetryable: false });
+        } finally {
+          await pg.restart();
+        }
+        // Temporal's retry of the same call: it runs once, on a fresh connection.
+        expect(
+          await call('process_refund', { order_id: '12345', amount: 1, reason: 'test' }, { key: 'outage' }),
+        ).toMatchObject({ ok: true });
+        expect(await store.listRefunds('12345')).toHaveLength(1);
+      });
 
     it('a bug is a non-retryable failure', async () => {
       await store.close();
@@ -401,7 +487,10 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
   describe("the crash tests' fault (test/helpers/faults.ts)", () => {
     const fault = (tool: string, kill: () => void) =>
       killAfterCommit(
-        { callModel: () => Promise.reject(new Error('unused')), runTool: createToolRunner(store, { now: () => NOW }).runTool },
+        {
+          callModel: () => Promise.reject(new Error('unused')),
+          runTool: createToolRunner(store, { now: () => NOW }).runTool,
+        },
         { tool, marker: join(dir, 'fault-marker'), kill },
       );
 
@@ -425,7 +514,11 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
 
     it('is off for other tools', async () => {
       const kill = jest.fn();
-      await call('process_refund', { order_id: '12345', amount: 10, reason: 'late' }, { r: fault('cancel_order', kill) });
+      await call(
+        'process_refund',
+        { order_id: '12345', amount: 10, reason: 'late' },
+        { r: fault('cancel_order', kill) },
+      );
       expect(kill).not.toHaveBeenCalled();
     });
   });
@@ -464,7 +557,10 @@ describe('registry', () => {
 
   it('describes optional and defaulted fields', () => {
     expect(toolJsonSchema('cancel_order').properties).toHaveProperty('reason');
-    expect(toolJsonSchema('create_support_ticket').properties.priority).toMatchObject({ enum: ['low', 'normal', 'high'], default: 'normal' });
+    expect(toolJsonSchema('create_support_ticket').properties.priority).toMatchObject({
+      enum: ['low', 'normal', 'high'],
+      default: 'normal',
+    });
     expect(toolJsonSchema('process_refund').properties.amount).toMatchObject({ type: 'number', exclusiveMinimum: 0 });
   });
 });

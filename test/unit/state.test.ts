@@ -25,10 +25,16 @@ describe('checkHandoff', () => {
     expect(checkHandoff('tech', 'receptionist')).toEqual({ ok: true, to: 'receptionist' });
   });
   test('refuses a known agent that is not listed, and names the allowed ones', () => {
-    expect(checkHandoff('tech', 'billing')).toEqual({ ok: false, why: 'tech may not hand off to billing; allowed: receptionist' });
+    expect(checkHandoff('tech', 'billing')).toEqual({
+      ok: false,
+      why: 'tech may not hand off to billing; allowed: receptionist',
+    });
   });
   test('refuses an unknown agent', () => {
-    expect(checkHandoff('receptionist', 'sales')).toEqual({ ok: false, why: 'there is no agent named sales; allowed: order, billing, tech' });
+    expect(checkHandoff('receptionist', 'sales')).toEqual({
+      ok: false,
+      why: 'there is no agent named sales; allowed: order, billing, tech',
+    });
   });
 });
 
@@ -38,7 +44,9 @@ describe('handoff and rollback reducers', () => {
   test('a handoff moves control and records from, to, reason, time and turn, without mutating the input', () => {
     const next = applyHandoff(started, 'billing', 'wants a refund', T1);
     expect(next.currentAgent).toBe('billing');
-    expect(next.trail).toEqual([{ kind: 'handoff', from: 'receptionist', to: 'billing', reason: 'wants a refund', at: T1, turn: 1 }]);
+    expect(next.trail).toEqual([
+      { kind: 'handoff', from: 'receptionist', to: 'billing', reason: 'wants a refund', at: T1, turn: 1 },
+    ]);
     expect(started.currentAgent).toBe('receptionist');
     expect(started.trail).toEqual([]);
   });
@@ -48,8 +56,19 @@ describe('handoff and rollback reducers', () => {
     const back = applyRollback(withBilling, 'operator override', T1);
     expect(back.currentAgent).toBe('receptionist');
     expect(back.history.slice(0, withBilling.history.length)).toEqual(withBilling.history);
-    expect(back.history.at(-1)).toEqual({ role: 'event', content: 'Control was returned from billing to receptionist: operator override' });
-    expect(back.trail.at(-1)).toEqual({ kind: 'rollback', from: 'billing', to: 'receptionist', reason: 'operator override', noop: false, at: T1, turn: 1 });
+    expect(back.history.at(-1)).toEqual({
+      role: 'event',
+      content: 'Control was returned from billing to receptionist: operator override',
+    });
+    expect(back.trail.at(-1)).toEqual({
+      kind: 'rollback',
+      from: 'billing',
+      to: 'receptionist',
+      reason: 'operator override',
+      noop: false,
+      at: T1,
+      turn: 1,
+    });
   });
 
   test('a rollback while with the receptionist is a recorded no-op', () => {
@@ -97,14 +116,24 @@ describe('statistics', () => {
     });
   });
   test('a new conversation', () => {
-    expect(statistics(initialState('bob', T0))).toEqual({ totalHandoffs: 0, rollbacks: 0, path: 'receptionist', agentsInvolved: ['receptionist'] });
+    expect(statistics(initialState('bob', T0))).toEqual({
+      totalHandoffs: 0,
+      rollbacks: 0,
+      path: 'receptionist',
+      agentsInvolved: ['receptionist'],
+    });
   });
 });
 
 describe('boundTranscript', () => {
   const turnOf = (n: number, size: number) => [
     { role: 'user' as const, content: `question ${n} ${'x'.repeat(size)}` },
-    { role: 'assistant' as const, agent: 'order' as const, content: null, toolCalls: [{ id: `c${n}`, name: 'get_order_status', arguments: '{}' }] },
+    {
+      role: 'assistant' as const,
+      agent: 'order' as const,
+      content: null,
+      toolCalls: [{ id: `c${n}`, name: 'get_order_status', arguments: '{}' }],
+    },
     { role: 'tool' as const, toolCallId: `c${n}`, name: 'get_order_status', content: '{"ok":true}' },
     { role: 'assistant' as const, agent: 'order' as const, content: `answer ${n}` },
   ];
@@ -122,16 +151,24 @@ describe('boundTranscript', () => {
     const s = withTurns(10, 1_000);
     const bounded = boundTranscript(s, 3_500);
     expect(JSON.stringify(bounded.history).length).toBeLessThanOrEqual(3_500);
-    expect(bounded.history[0]).toEqual({ role: 'event', content: expect.stringMatching(/^\d+ earlier messages .* archived/) });
+    expect(bounded.history[0]).toEqual({
+      role: 'event',
+      content: expect.stringMatching(/^\d+ earlier messages .* archived/),
+    });
     expect(bounded.history[1]).toMatchObject({ role: 'user' });
-    const callIds = bounded.history.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : []));
+    const callIds = bounded.history.flatMap((m) =>
+      m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : [],
+    );
     const resultIds = bounded.history.flatMap((m) => (m.role === 'tool' ? [m.toolCallId] : []));
     expect(resultIds).toEqual(callIds);
     expect(bounded.history.at(-1)).toEqual({ role: 'assistant', agent: 'order', content: 'answer 10' });
   });
 
   test('always keeps the newest turn, even when it alone is over the limit', () => {
-    const s = { ...withTurns(2, 10), history: [...withTurns(2, 10).history, { role: 'user' as const, content: 'y'.repeat(5_000) }] };
+    const s = {
+      ...withTurns(2, 10),
+      history: [...withTurns(2, 10).history, { role: 'user' as const, content: 'y'.repeat(5_000) }],
+    };
     const bounded = boundTranscript(s, 1_000);
     expect(bounded.history.at(-1)).toEqual({ role: 'user', content: 'y'.repeat(5_000) });
     expect(bounded.history).toHaveLength(2);

@@ -14,10 +14,16 @@ test('a model step names its agent', () => {
 });
 
 test('a tool call reads like a log line, in the words its declaration chose', () => {
-  expect(line('billing', 'process_refund', '{"order_id":"#12345","amount":99.99,"reason":"broken"}')).toBe('billing: process_refund order 12345 $99.99');
+  expect(line('billing', 'process_refund', '{"order_id":"#12345","amount":99.99,"reason":"broken"}')).toBe(
+    'billing: process_refund order 12345 $99.99',
+  );
   expect(line('order', 'get_order_status', '{"order_id":"12345"}')).toBe('order: get_order_status order 12345');
-  expect(line('tech', 'search_help_docs', '{"query":"429 too\\nmany requests"}')).toBe('tech: search_help_docs "429 too many requests"');
-  expect(line('tech', 'create_support_ticket', '{"subject":"SDK broken","description":"the SDK is broken"}')).toBe('tech: create_support_ticket "SDK broken"');
+  expect(line('tech', 'search_help_docs', '{"query":"429 too\\nmany requests"}')).toBe(
+    'tech: search_help_docs "429 too many requests"',
+  );
+  expect(line('tech', 'create_support_ticket', '{"subject":"SDK broken","description":"the SDK is broken"}')).toBe(
+    'tech: create_support_ticket "SDK broken"',
+  );
 });
 
 test('whatever the model wrote, a summary is one bounded line', () => {

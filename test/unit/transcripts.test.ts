@@ -15,8 +15,13 @@ const transcript = (n: number) => Array.from({ length: n }, (_, i) => m(i));
 function request(n: number, sent?: number, runId = 'run-1'): ModelStepRequest {
   const all = transcript(n);
   const ref = { workflowId: 'wf', runId, length: n, digest: digestOf(all) };
-  if (sent === undefined) return { agent: 'receptionist', transcript: ref, delta: { from: 0, baseDigest: EMPTY_DIGEST, messages: all } };
-  return { agent: 'receptionist', transcript: ref, delta: { from: sent, baseDigest: digestOf(all.slice(0, sent)), messages: all.slice(sent) } };
+  if (sent === undefined)
+    return { agent: 'receptionist', transcript: ref, delta: { from: 0, baseDigest: EMPTY_DIGEST, messages: all } };
+  return {
+    agent: 'receptionist',
+    transcript: ref,
+    delta: { from: sent, baseDigest: digestOf(all.slice(0, sent)), messages: all.slice(sent) },
+  };
 }
 
 function source(held: () => ChatMessage[]): TranscriptSource & { calls: number } {
@@ -30,7 +35,7 @@ function source(held: () => ChatMessage[]): TranscriptSource & { calls: number }
   return s;
 }
 
-test('a run\'s first step carries the whole transcript; later ones only what is new, from the cache', async () => {
+test("a run's first step carries the whole transcript; later ones only what is new, from the cache", async () => {
   const src = source(() => transcript(99));
   const r = createTranscriptResolver(src);
   expect(await r.resolve(request(3))).toEqual(transcript(3));
@@ -76,11 +81,17 @@ test('when nothing matches the named transcript, the step fails retryably rather
 test('the cache keeps the most recently used conversations within its size', async () => {
   const src = source(() => transcript(5));
   const r = createTranscriptResolver(src, { maxChars: 250 });
-  const other = (id: string): ModelStepRequest => ({ ...request(3), transcript: { ...request(3).transcript, workflowId: id } });
+  const other = (id: string): ModelStepRequest => ({
+    ...request(3),
+    transcript: { ...request(3).transcript, workflowId: id },
+  });
   await r.resolve(other('a'));
   await r.resolve(other('b')); // ~115 characters each: both fit
   await r.resolve(other('c')); // a is evicted
-  const next = (id: string): ModelStepRequest => ({ ...request(5, 3), transcript: { ...request(5, 3).transcript, workflowId: id } });
+  const next = (id: string): ModelStepRequest => ({
+    ...request(5, 3),
+    transcript: { ...request(5, 3).transcript, workflowId: id },
+  });
   src.calls = 0;
   await r.resolve(next('c'));
   expect(src.calls).toBe(0);

@@ -18,7 +18,10 @@ async function lint(code: string, file = 'workflows/example.ts'): Promise<Array<
     const overrideConfig = { languageOptions: { parserOptions: { projectService: false } }, rules: { '@typescript-eslint/no-floating-promises': 'off' } };
     new ESLint({ cwd: process.cwd(), overrideConfig }).lintText(process.env.CODE, { filePath: process.env.FILE })
       .then(([r]) => process.stdout.write(JSON.stringify(r.messages.map((m) => m.ruleId))));`;
-  const out = execFileSync(process.execPath, ['-e', script], { cwd: REPO, env: { ...process.env, CODE: code, FILE: file } });
+  const out = execFileSync(process.execPath, ['-e', script], {
+    cwd: REPO,
+    env: { ...process.env, CODE: code, FILE: file },
+  });
   return JSON.parse(out.toString()) as Array<string | null>;
 }
 
@@ -34,13 +37,24 @@ test.each([
   expect(await lint(code)).toContain('@typescript-eslint/no-restricted-imports');
 });
 
-test.each(['agents/example.ts', 'contract/example.ts'])('the shared sandbox-safe folders are held to the same rule: %s', async (file) => {
-  expect(await lint("import fs from 'node:fs';\nexport const x = fs;", file)).toContain('@typescript-eslint/no-restricted-imports');
-  expect(await lint("import { TOOLS } from '../activities/tools';\nexport const x = TOOLS;", file)).toContain('@typescript-eslint/no-restricted-imports');
-  expect(await lint("import { temporalSettings } from '../config/connection';\nexport const x = temporalSettings;", file)).toContain('@typescript-eslint/no-restricted-imports');
-});
+test.each(['agents/example.ts', 'contract/example.ts'])(
+  'the shared sandbox-safe folders are held to the same rule: %s',
+  async (file) => {
+    expect(await lint("import fs from 'node:fs';\nexport const x = fs;", file)).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
+    expect(await lint("import { TOOLS } from '../activities/tools';\nexport const x = TOOLS;", file)).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
+    expect(
+      await lint("import { temporalSettings } from '../config/connection';\nexport const x = temporalSettings;", file),
+    ).toContain('@typescript-eslint/no-restricted-imports');
+  },
+);
 
 test('type imports are fine, and the same imports are fine outside workflows/', async () => {
-  expect(await lint("import type { DeskActivities } from '../activities';\nexport type X = DeskActivities;")).toEqual([]);
+  expect(await lint("import type { DeskActivities } from '../activities';\nexport type X = DeskActivities;")).toEqual(
+    [],
+  );
   expect(await lint("import fs from 'node:fs';\nexport const x = fs;", 'activities/example.ts')).toEqual([]);
 });

@@ -34,19 +34,38 @@ type Handle = Awaited<ReturnType<typeof t.env.client.workflow.start<typeof conve
 async function withBob<T>(
   script: ScriptStep[],
   body: (handle: Handle) => Promise<T>,
-  opts: { input?: Partial<ConversationInput>; runTool?: (input: ToolRunInput) => Promise<ToolRunResult>; overrides?: { maxCachedWorkflows: number } } = {},
+  opts: {
+    input?: Partial<ConversationInput>;
+    runTool?: (input: ToolRunInput) => Promise<ToolRunResult>;
+    overrides?: { maxCachedWorkflows: number };
+  } = {},
 ): Promise<T> {
   const model = scriptedModel(script);
   const taskQueue = uniqueTaskQueue();
-  const result = await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool, overrides: opts.overrides }, async () => {
-    const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `a-${taskQueue}`, args: [{ customerId: 'bob', ...opts.input }] });
-    const value = await body(handle);
-    // A conversation left running without its worker stalls the time-skipping server's clock for
-    // the next test (its timers fire into a task queue nobody polls): finish it here.
-    const latest = t.env.client.workflow.getHandle(handle.workflowId);
-    if ((await latest.describe()).status.name === 'RUNNING') await latest.terminate('test over');
-    return value;
-  });
+  const result = await runWithWorker(
+    t.env,
+    {
+      bundle: t.bundle,
+      taskQueue,
+      callModel: model.callModel,
+      store: t.shop.store,
+      runTool: opts.runTool,
+      overrides: opts.overrides,
+    },
+    async () => {
+      const handle = await t.env.client.workflow.start(conversation, {
+        taskQueue,
+        workflowId: `a-${taskQueue}`,
+        args: [{ customerId: 'bob', ...opts.input }],
+      });
+      const value = await body(handle);
+      // A conversation left running without its worker stalls the time-skipping server's clock for
+      // the next test (its timers fire into a task queue nobody polls): finish it here.
+      const latest = t.env.client.workflow.getHandle(handle.workflowId);
+      if ((await latest.describe()).status.name === 'RUNNING') await latest.terminate('test over');
+      return value;
+    },
+  );
   model.assertDone();
   return result;
 }
@@ -64,18 +83,30 @@ function lastTool(input: ModelStepInput): Record<string, unknown> {
 /** Bob asks for a refund of his $450 order; billing asks for it; the workflow makes it wait for a person. */
 const REQUEST: ScriptStep[] = [
   { agent: 'receptionist', respond: transfer('billing', 'Customer wants a refund for order 86420') },
-  { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '86420', amount: 450, reason: 'Projector arrived broken' }]) },
   {
     agent: 'billing',
-    check: (i) => expect(lastTool(i)).toMatchObject({ ok: true, data: { status: 'pending_approval', approval_id: APPROVAL, order_id: '86420', amount: 450 } }),
+    respond: toolCalls(['process_refund', { order_id: '86420', amount: 450, reason: 'Projector arrived broken' }]),
+  },
+  {
+    agent: 'billing',
+    check: (i) =>
+      expect(lastTool(i)).toMatchObject({
+        ok: true,
+        data: { status: 'pending_approval', approval_id: APPROVAL, order_id: '86420', amount: 450 },
+      }),
     respond: reply('A supervisor will decide on your refund.'),
   },
 ];
 
 async function requestRefund(handle: Handle): Promise<void> {
-  const answer = await handle.executeUpdate(sendMessageUpdate, send('Please refund order #86420, the projector arrived broken'));
+  const answer = await handle.executeUpdate(
+    sendMessageUpdate,
+    send('Please refund order #86420, the projector arrived broken'),
+  );
   expect(answer.text).toBe('A supervisor will decide on your refund.');
-  expect(answer.events).toContainEqual(expect.objectContaining({ type: 'approval_requested', approvalId: APPROVAL, orderId: '86420', amountCents: 45000 }));
+  expect(answer.events).toContainEqual(
+    expect.objectContaining({ type: 'approval_requested', approvalId: APPROVAL, orderId: '86420', amountCents: 45000 }),
+  );
 }
 
 /** The reason an update was rejected or failed, as a client sees it. */
@@ -89,7 +120,6 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 }
 
 const refundRows = () => t.shop.store.listRefunds('86420');
-
 
 async function pendingAttribute(handle: Handle): Promise<number | undefined> {
   return (await handle.describe()).typedSearchAttributes.get(PENDING_APPROVALS);
@@ -105,7 +135,15 @@ describe('a refund above the limit waits for a person', () => {
         await requestRefund(handle);
         const state = await handle.query(stateQuery);
         expect(state.approvals).toEqual([
-          expect.objectContaining({ id: APPROVAL, status: 'pending', orderId: '86420', amountCents: 45000, agent: 'billing', reason: 'Projector arrived broken', turn: 1 }),
+          expect.objectContaining({
+            id: APPROVAL,
+            status: 'pending',
+            orderId: '86420',
+            amountCents: 45000,
+            agent: 'billing',
+            reason: 'Projector arrived broken',
+            turn: 1,
+          }),
         ]);
         const a = state.approvals[0]!;
         expect(Date.parse(a.deadline) - Date.parse(a.requestedAt)).toBe(24 * 60 * 60 * 1000);
@@ -122,15 +160,29 @@ describe('a refund above the limit waits for a person', () => {
     await withBob(
       [
         { agent: 'receptionist', respond: transfer('billing', 'refund') },
-        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '86420', amount: 450, reason: 'Projector arrived broken' }]) },
-        { agent: 'billing', check: (i) => expect(lastTool(i)).toMatchObject({ ok: true, data: { refund_id: expect.any(String), amount: 450 } }), respond: reply('Refunded.') },
+        {
+          agent: 'billing',
+          respond: toolCalls([
+            'process_refund',
+            { order_id: '86420', amount: 450, reason: 'Projector arrived broken' },
+          ]),
+        },
+        {
+          agent: 'billing',
+          check: (i) =>
+            expect(lastTool(i)).toMatchObject({ ok: true, data: { refund_id: expect.any(String), amount: 450 } }),
+          respond: reply('Refunded.'),
+        },
       ],
       async (handle) => {
         await handle.executeUpdate(sendMessageUpdate, send('refund 86420'));
         expect((await handle.query(stateQuery)).approvals).toEqual([]);
       },
       // The activity checks the limit with the worker's own setting too: raise both.
-      { input: { policy: { refundApprovalLimitCents: 500_00 } }, runTool: createToolRunner(t.shop.store, { refundApprovalLimitCents: 500_00 }).runTool },
+      {
+        input: { policy: { refundApprovalLimitCents: 500_00 } },
+        runTool: createToolRunner(t.shop.store, { refundApprovalLimitCents: 500_00 }).runTool,
+      },
     );
     expect(await refundRows()).toEqual([expect.objectContaining({ amountCents: 45000 })]);
   });
@@ -141,16 +193,26 @@ describe('a refund above the limit waits for a person', () => {
     await withBob(
       [
         ...REQUEST,
-        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '86420', amount: 450, reason: 'Still broken' }]) },
         {
           agent: 'billing',
-          check: (i) => expect(lastTool(i)).toMatchObject({ ok: false, code: 'invalid_state', message: expect.stringContaining('An approval is already pending') }),
+          respond: toolCalls(['process_refund', { order_id: '86420', amount: 450, reason: 'Still broken' }]),
+        },
+        {
+          agent: 'billing',
+          check: (i) =>
+            expect(lastTool(i)).toMatchObject({
+              ok: false,
+              code: 'invalid_state',
+              message: expect.stringContaining('An approval is already pending'),
+            }),
           respond: reply('It is already waiting for a supervisor.'),
         },
       ],
       async (handle) => {
         await requestRefund(handle);
-        expect((await handle.executeUpdate(sendMessageUpdate, send('any news on my refund?'))).text).toBe('It is already waiting for a supervisor.');
+        expect((await handle.executeUpdate(sendMessageUpdate, send('any news on my refund?'))).text).toBe(
+          'It is already waiting for a supervisor.',
+        );
         expect((await handle.query(stateQuery)).approvals).toHaveLength(1);
       },
       { runTool: async (input) => (ran.push(input.tool), real(input)) },
@@ -167,15 +229,37 @@ describe('decisions', () => {
       REQUEST,
       async (handle) => {
         await requestRefund(handle);
-        const outcome = await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam.supervisor', note: 'photos checked' }));
-        expect(outcome.approval).toMatchObject({ id: APPROVAL, status: 'approved', decidedBy: 'sam.supervisor', note: 'photos checked', refundId: expect.stringMatching(/^RF-/) });
+        const outcome = await handle.executeUpdate(
+          decideApprovalUpdate,
+          decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam.supervisor', note: 'photos checked' }),
+        );
+        expect(outcome.approval).toMatchObject({
+          id: APPROVAL,
+          status: 'approved',
+          decidedBy: 'sam.supervisor',
+          note: 'photos checked',
+          refundId: expect.stringMatching(/^RF-/),
+        });
         expect(outcome.text).toContain(`refund ${outcome.approval.refundId}`);
         const history = await handle.query(historyQuery);
         expect(history.at(-1)).toEqual({ role: 'assistant', agent: 'billing', content: outcome.text });
         const state = await handle.query(stateQuery);
-        expect(state.trail.at(-1)).toMatchObject({ kind: 'approval', event: 'approved', approvalId: APPROVAL, by: 'sam.supervisor', note: 'photos checked', at: outcome.approval.decidedAt });
+        expect(state.trail.at(-1)).toMatchObject({
+          kind: 'approval',
+          event: 'approved',
+          approvalId: APPROVAL,
+          by: 'sam.supervisor',
+          note: 'photos checked',
+          at: outcome.approval.decidedAt,
+        });
         expect(await pendingAttribute(handle)).toBe(0);
-        expect(inputs).toEqual([expect.objectContaining({ tool: 'process_refund', idempotencyKey: `${handle.workflowId}:approval:${APPROVAL}`, approval: { id: APPROVAL, by: 'sam.supervisor' } })]);
+        expect(inputs).toEqual([
+          expect.objectContaining({
+            tool: 'process_refund',
+            idempotencyKey: `${handle.workflowId}:approval:${APPROVAL}`,
+            approval: { id: APPROVAL, by: 'sam.supervisor' },
+          }),
+        ]);
       },
       { runTool: async (input) => (inputs.push(input), real(input)) },
     );
@@ -187,10 +271,28 @@ describe('decisions', () => {
       REQUEST,
       async (handle) => {
         await requestRefund(handle);
-        expect(await rejection(handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'bob' })))).toMatch(/cannot decide their own refund/);
-        expect((await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }))).approval.refundId).toMatch(/^RF-/);
+        expect(
+          await rejection(
+            handle.executeUpdate(
+              decideApprovalUpdate,
+              decide({ approvalId: APPROVAL, decision: 'approve', by: 'bob' }),
+            ),
+          ),
+        ).toMatch(/cannot decide their own refund/);
+        expect(
+          (
+            await handle.executeUpdate(
+              decideApprovalUpdate,
+              decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }),
+            )
+          ).approval.refundId,
+        ).toMatch(/^RF-/);
         await handle.signal(endSignal);
-        expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'approved' })] });
+        expect(await handle.result()).toMatchObject({
+          status: 'closed',
+          closedReason: 'ended',
+          approvals: [expect.objectContaining({ status: 'approved' })],
+        });
         await recordHistory(t.env.client, handle.workflowId, 'refund-approval');
       },
       { overrides: { maxCachedWorkflows: 0 } },
@@ -201,11 +303,18 @@ describe('decisions', () => {
   test('reject: nothing runs, the customer is told, the trail records it', async () => {
     await withBob(REQUEST, async (handle) => {
       await requestRefund(handle);
-      const outcome = await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'reject', by: 'sam.supervisor', note: 'outside the return window' }));
+      const outcome = await handle.executeUpdate(
+        decideApprovalUpdate,
+        decide({ approvalId: APPROVAL, decision: 'reject', by: 'sam.supervisor', note: 'outside the return window' }),
+      );
       expect(outcome.approval).toMatchObject({ status: 'rejected', decidedBy: 'sam.supervisor' });
       expect(outcome.text).toMatch(/could not approve it, so no money was refunded/);
       expect((await handle.query(historyQuery)).at(-1)).toMatchObject({ role: 'assistant', content: outcome.text });
-      expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({ kind: 'approval', event: 'rejected', by: 'sam.supervisor' });
+      expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({
+        kind: 'approval',
+        event: 'rejected',
+        by: 'sam.supervisor',
+      });
       expect(await pendingAttribute(handle)).toBe(0);
     });
     expect(await refundRows()).toEqual([]);
@@ -217,13 +326,23 @@ describe('decisions', () => {
       const a = decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' });
       const b = decide({ approvalId: APPROVAL, decision: 'approve', by: 'kim' });
       // Both pass the validator (the approval is pending when each arrives); the gate decides.
-      const first = await handle.startUpdate(decideApprovalUpdate, { ...a, waitForStage: WorkflowUpdateStage.ACCEPTED });
-      const second = await handle.startUpdate(decideApprovalUpdate, { ...b, waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const first = await handle.startUpdate(decideApprovalUpdate, {
+        ...a,
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      const second = await handle.startUpdate(decideApprovalUpdate, {
+        ...b,
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
       const outcomes = await Promise.allSettled([first.result(), second.result()]);
       expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
       const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
-      expect(await rejection(Promise.reject(refused.reason))).toMatch(/^approval apr-1-1-0 was already decided: approved by (sam|kim) at /);
-      expect(await rejection(handle.executeUpdate(decideApprovalUpdate, a))).toMatch(/approval apr-1-1-0 was already decided: approved by/);
+      expect(await rejection(Promise.reject(refused.reason))).toMatch(
+        /^approval apr-1-1-0 was already decided: approved by (sam|kim) at /,
+      );
+      expect(await rejection(handle.executeUpdate(decideApprovalUpdate, a))).toMatch(
+        /approval apr-1-1-0 was already decided: approved by/,
+      );
       const state = await handle.query(stateQuery);
       expect(state.trail.filter((e) => e.kind === 'approval' && e.event === 'approved')).toHaveLength(1);
     });
@@ -237,9 +356,15 @@ describe('decisions', () => {
       REQUEST,
       async (handle) => {
         await requestRefund(handle);
-        const outcome = await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }));
+        const outcome = await handle.executeUpdate(
+          decideApprovalUpdate,
+          decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }),
+        );
         expect(outcome.approval.refundId).toMatch(/^RF-/);
-        expect(attempts.map((r) => (r.ok ? (r.replayed ? 'replayed' : 'committed') : r.code))).toEqual(['committed', 'replayed']);
+        expect(attempts.map((r) => (r.ok ? (r.replayed ? 'replayed' : 'committed') : r.code))).toEqual([
+          'committed',
+          'replayed',
+        ]);
         expect(attempts[1]).toMatchObject({ ok: true, data: { refund_id: outcome.approval.refundId } });
       },
       {
@@ -248,7 +373,8 @@ describe('decisions', () => {
           const result = await real(input);
           if (input.approval) {
             attempts.push(result);
-            if (attempts.length === 1) throw ApplicationFailure.retryable('worker died after the refund committed', 'Test.WorkerDied');
+            if (attempts.length === 1)
+              throw ApplicationFailure.retryable('worker died after the refund committed', 'Test.WorkerDied');
           }
           return result;
         },
@@ -266,20 +392,43 @@ describe('decisions', () => {
         const before = await handle.query(stateQuery);
         const historyBefore = await handle.query(historyQuery);
         const bad: Array<[unknown, RegExp]> = [
-          [{ approvalId: 'apr-9-9-9', decision: 'approve', by: 'sam' }, /^there is no approval apr-9-9-9 in this conversation$/],
+          [
+            { approvalId: 'apr-9-9-9', decision: 'approve', by: 'sam' },
+            /^there is no approval apr-9-9-9 in this conversation$/,
+          ],
           [{ approvalId: APPROVAL, decision: 'approve', by: '   ' }, /^by: `by` is empty: say who decides$/],
-          [{ approvalId: APPROVAL, decision: 'approve', by: 'mallory' }, /^mallory may not decide refunds; approvers: sam, kim$/],
-          [{ approvalId: APPROVAL, decision: 'approve', by: 'bob' }, /^bob is the customer of this conversation and cannot decide their own refund$/],
+          [
+            { approvalId: APPROVAL, decision: 'approve', by: 'mallory' },
+            /^mallory may not decide refunds; approvers: sam, kim$/,
+          ],
+          [
+            { approvalId: APPROVAL, decision: 'approve', by: 'bob' },
+            /^bob is the customer of this conversation and cannot decide their own refund$/,
+          ],
           [{ approvalId: APPROVAL, decision: 'maybe', by: 'sam' }, /decision must be 'approve' or 'reject'/],
           [{ approvalId: APPROVAL, decision: 'approve', by: 'sam', extra: 1 }, /Unrecognized key/],
-          [{ approvalId: APPROVAL, decision: 'approve', by: 'sam', note: 'n'.repeat(501) }, /a note is at most 500 characters/],
+          [
+            { approvalId: APPROVAL, decision: 'approve', by: 'sam', note: 'n'.repeat(501) },
+            /a note is at most 500 characters/,
+          ],
           [null, /a decision is \{ approvalId/],
         ];
-        for (const [arg, error] of bad) expect([arg, await rejection(handle.executeUpdate(decideApprovalUpdate, { args: [arg] } as never))]).toEqual([arg, expect.stringMatching(error)]);
+        for (const [arg, error] of bad)
+          expect([arg, await rejection(handle.executeUpdate(decideApprovalUpdate, { args: [arg] } as never))]).toEqual([
+            arg,
+            expect.stringMatching(error),
+          ]);
         expect(await handle.query(stateQuery)).toEqual(before);
         expect(await handle.query(historyQuery)).toEqual(historyBefore);
         // The right person still can.
-        expect((await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'reject', by: 'kim' }))).approval.status).toBe('rejected');
+        expect(
+          (
+            await handle.executeUpdate(
+              decideApprovalUpdate,
+              decide({ approvalId: APPROVAL, decision: 'reject', by: 'kim' }),
+            )
+          ).approval.status,
+        ).toBe('rejected');
       },
       { input: { policy: { approvers: ['sam', 'kim'] } } },
     );
@@ -298,9 +447,17 @@ describe('the deadline, and what an approval survives', () => {
       expect(state.status).toBe('open');
       expect(state.approvals[0]).toMatchObject({ status: 'expired', decidedBy: 'deadline' });
       expect(state.trail.at(-1)).toMatchObject({ kind: 'approval', event: 'expired', by: 'deadline' });
-      expect((await handle.query(historyQuery)).at(-1)).toMatchObject({ role: 'assistant', agent: 'billing', content: expect.stringContaining('could not be reviewed in time and was declined') });
+      expect((await handle.query(historyQuery)).at(-1)).toMatchObject({
+        role: 'assistant',
+        agent: 'billing',
+        content: expect.stringContaining('could not be reviewed in time and was declined'),
+      });
       expect(await pendingAttribute(handle)).toBe(0);
-      expect(await rejection(handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' })))).toMatch(/was already decided: expired by deadline/);
+      expect(
+        await rejection(
+          handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' })),
+        ),
+      ).toMatch(/was already decided: expired by deadline/);
       expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'idle' });
     });
     expect(await refundRows()).toEqual([]);
@@ -318,7 +475,14 @@ describe('the deadline, and what an approval survives', () => {
         await t.env.sleep('3 hours'); // far past the 30-minute idle timer
         expect((await handle.query(stateQuery)).status).toBe('open');
         expect(await pendingAttribute(handle)).toBe(1);
-        expect((await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'lead' }))).approval.refundId).toMatch(/^RF-/);
+        expect(
+          (
+            await handle.executeUpdate(
+              decideApprovalUpdate,
+              decide({ approvalId: APPROVAL, decision: 'approve', by: 'lead' }),
+            )
+          ).approval.refundId,
+        ).toMatch(/^RF-/);
       },
       { input: { policy: { approvalTimeoutMs: 60 * 60 * 1000, onApprovalTimeout: 'escalate' } } },
     );
@@ -331,11 +495,20 @@ describe('the deadline, and what an approval survives', () => {
       async (handle) => {
         await requestRefund(handle);
         await t.env.sleep('59 minutes');
-        expect((await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }))).approval.status).toBe('approved');
+        expect(
+          (
+            await handle.executeUpdate(
+              decideApprovalUpdate,
+              decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }),
+            )
+          ).approval.status,
+        ).toBe('approved');
         await t.env.sleep('2 minutes');
         const state = await handle.query(stateQuery);
         expect(state.approvals[0]).toMatchObject({ status: 'approved' });
-        expect(state.trail.filter((e) => e.kind === 'approval').map((e) => (e.kind === 'approval' ? e.event : ''))).toEqual(['requested', 'approved']);
+        expect(
+          state.trail.filter((e) => e.kind === 'approval').map((e) => (e.kind === 'approval' ? e.event : '')),
+        ).toEqual(['requested', 'approved']);
       },
       { input: { policy: { approvalTimeoutMs: 60 * 60 * 1000 } } },
     );
@@ -350,7 +523,10 @@ describe('the deadline, and what an approval survives', () => {
       const state = await handle.query(stateQuery);
       expect(state).toMatchObject({ status: 'open', currentAgent: 'receptionist' });
       expect(state.approvals[0]).toMatchObject({ id: APPROVAL, status: 'pending' });
-      const outcome = await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }));
+      const outcome = await handle.executeUpdate(
+        decideApprovalUpdate,
+        decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }),
+      );
       expect(outcome.approval.refundId).toMatch(/^RF-/);
       // The refund is billing's, whoever has the conversation now.
       expect((await handle.query(historyQuery)).at(-1)).toMatchObject({ role: 'assistant', agent: 'billing' });
@@ -362,12 +538,25 @@ describe('the deadline, and what an approval survives', () => {
     await withBob(REQUEST, async (handle) => {
       await requestRefund(handle);
       await handle.signal(endSignal);
-      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('hello?')))).toBe('this conversation is closed; start a new one');
-      expect(await handle.query(stateQuery)).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'pending' })] });
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('hello?')))).toBe(
+        'this conversation is closed; start a new one',
+      );
+      expect(await handle.query(stateQuery)).toMatchObject({
+        status: 'closed',
+        closedReason: 'ended',
+        approvals: [expect.objectContaining({ status: 'pending' })],
+      });
       expect((await handle.describe()).status.name).toBe('RUNNING');
-      const outcome = await handle.executeUpdate(decideApprovalUpdate, decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }));
+      const outcome = await handle.executeUpdate(
+        decideApprovalUpdate,
+        decide({ approvalId: APPROVAL, decision: 'approve', by: 'sam' }),
+      );
       expect(outcome.approval.refundId).toMatch(/^RF-/);
-      expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', approvals: [expect.objectContaining({ status: 'approved' })] });
+      expect(await handle.result()).toMatchObject({
+        status: 'closed',
+        closedReason: 'ended',
+        approvals: [expect.objectContaining({ status: 'approved' })],
+      });
     });
     expect(await refundRows()).toHaveLength(1);
   });

@@ -8,7 +8,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { conversation } from '../../workflows';
 import { CANNED } from '../../workflows/conversation';
-import { endSignal, historyQuery, rollbackSignal, sendMessageUpdate, stateQuery, type ConversationInput } from '../../workflows/messages';
+import {
+  endSignal,
+  historyQuery,
+  rollbackSignal,
+  sendMessageUpdate,
+  stateQuery,
+  type ConversationInput,
+} from '../../workflows/messages';
 import type { ToolRunInput } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
@@ -20,7 +27,10 @@ const t = useWorkflowTestContext();
 /** Start a conversation for alice on a fresh task queue and run `body` with a worker serving it. */
 async function withConversation<T>(
   script: ScriptStep[],
-  body: (handle: Awaited<ReturnType<typeof t.env.client.workflow.start<typeof conversation>>>, model: ReturnType<typeof scriptedModel>) => Promise<T>,
+  body: (
+    handle: Awaited<ReturnType<typeof t.env.client.workflow.start<typeof conversation>>>,
+    model: ReturnType<typeof scriptedModel>,
+  ) => Promise<T>,
   opts: {
     input?: Partial<ConversationInput>;
     runTool?: (input: ToolRunInput) => ReturnType<ReturnType<typeof createToolRunner>['runTool']>;
@@ -30,12 +40,20 @@ async function withConversation<T>(
 ): Promise<T> {
   const model = scriptedModel(script);
   const taskQueue = uniqueTaskQueue();
-  const result = await runWithWorker(t.env, { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool }, async () => {
-    const handle = await t.env.client.workflow.start(conversation, { taskQueue, workflowId: `c-${taskQueue}`, args: [{ customerId: 'alice', ...opts.input }] });
-    const out = await body(handle, model);
-    if (opts.record) await recordHistory(t.env.client, handle.workflowId, opts.record);
-    return out;
-  });
+  const result = await runWithWorker(
+    t.env,
+    { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store, runTool: opts.runTool },
+    async () => {
+      const handle = await t.env.client.workflow.start(conversation, {
+        taskQueue,
+        workflowId: `c-${taskQueue}`,
+        args: [{ customerId: 'alice', ...opts.input }],
+      });
+      const out = await body(handle, model);
+      if (opts.record) await recordHistory(t.env.client, handle.workflowId, opts.record);
+      return out;
+    },
+  );
   model.assertDone();
   return result;
 }
@@ -96,7 +114,9 @@ describe('handoffs', () => {
         await handle.executeUpdate(sendMessageUpdate, send('order question'));
         const state = await handle.query(stateQuery);
         expect(state.currentAgent).toBe('receptionist');
-        expect(state.trail).toEqual([expect.objectContaining({ kind: 'handoff_refused', to: 'order', why: expect.stringContaining('reason') })]);
+        expect(state.trail).toEqual([
+          expect.objectContaining({ kind: 'handoff_refused', to: 'order', why: expect.stringContaining('reason') }),
+        ]);
       },
     );
   });
@@ -106,7 +126,11 @@ describe('handoffs', () => {
       [
         {
           agent: 'receptionist',
-          respond: toolCalls(['transfer_to_billing', { reason: 'refund' }], ['transfer_to_order', { reason: 'status' }], ['get_order_status', { order_id: '12345' }]),
+          respond: toolCalls(
+            ['transfer_to_billing', { reason: 'refund' }],
+            ['transfer_to_order', { reason: 'status' }],
+            ['get_order_status', { order_id: '12345' }],
+          ),
         },
         {
           agent: 'billing',
@@ -122,10 +146,9 @@ describe('handoffs', () => {
       async (handle) => {
         const answer = await handle.executeUpdate(sendMessageUpdate, send('refund and status please'));
         expect(answer.agent).toBe('billing');
-        expect(answer.events.filter((e) => e.type === 'tool_skipped').map((e) => (e.type === 'tool_skipped' ? e.tool : ''))).toEqual([
-          'transfer_to_order',
-          'get_order_status',
-        ]);
+        expect(
+          answer.events.filter((e) => e.type === 'tool_skipped').map((e) => (e.type === 'tool_skipped' ? e.tool : '')),
+        ).toEqual(['transfer_to_order', 'get_order_status']);
         expect((await handle.query(stateQuery)).statistics.totalHandoffs).toBe(1);
       },
       { record: 'handoff-first-wins' },
@@ -136,12 +159,21 @@ describe('handoffs', () => {
     const ran: string[] = [];
     await withConversation(
       [
-        { agent: 'receptionist', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
+        {
+          agent: 'receptionist',
+          respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]),
+        },
         { agent: 'receptionist', respond: reply('Let me transfer you.') },
       ],
       async (handle) => {
         const answer = await handle.executeUpdate(sendMessageUpdate, send('refund 12345'));
-        expect(answer.events).toContainEqual(expect.objectContaining({ type: 'tool_call', tool: 'process_refund', result: expect.objectContaining({ ok: false, code: 'not_allowed' }) }));
+        expect(answer.events).toContainEqual(
+          expect.objectContaining({
+            type: 'tool_call',
+            tool: 'process_refund',
+            result: expect.objectContaining({ ok: false, code: 'not_allowed' }),
+          }),
+        );
       },
       { runTool: async (input) => (ran.push(input.tool), { ok: true, data: {} }) },
     );
@@ -155,13 +187,21 @@ describe('handoffs', () => {
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('order', 'status') },
-        { agent: 'order', respond: toolCalls(['get_order_status', { order_id: '24680' }], ['track_shipment', { order_id: '12345' }]) },
+        {
+          agent: 'order',
+          respond: toolCalls(['get_order_status', { order_id: '24680' }], ['track_shipment', { order_id: '12345' }]),
+        },
         { agent: 'order', respond: reply('done') },
       ],
       async (handle) => {
         const answer = await handle.executeUpdate(sendMessageUpdate, send('status of 24680?'));
         // bob's order, in alice's conversation: not found, because the customer is bound by the workflow.
-        expect(answer.events).toContainEqual(expect.objectContaining({ tool: 'get_order_status', result: expect.objectContaining({ ok: false, code: 'not_found' }) }));
+        expect(answer.events).toContainEqual(
+          expect.objectContaining({
+            tool: 'get_order_status',
+            result: expect.objectContaining({ ok: false, code: 'not_found' }),
+          }),
+        );
         expect(inputs.map((i) => [i.customerId, i.idempotencyKey])).toEqual([
           ['alice', `${handle.workflowId}:1:1:0`],
           ['alice', `${handle.workflowId}:1:1:1`],
@@ -175,19 +215,46 @@ describe('handoffs', () => {
 describe('the shop rules hold whatever the model says', () => {
   test("bob's order in alice's conversation, $150 on a $99.99 order, a second full refund, a smuggled customer id: nothing changes", async () => {
     const refundsBefore = (await t.shop.store.counts()).refunds;
-    const lastResult = (input: { messages: { role: string; content: string | null }[] }) => JSON.parse(input.messages.at(-1)!.content!) as { ok: boolean; code?: string };
+    const lastResult = (input: { messages: { role: string; content: string | null }[] }) =>
+      JSON.parse(input.messages.at(-1)!.content!) as { ok: boolean; code?: string };
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('billing', 'refunds') },
-        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request' }]) },
-        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request', customer_id: 'bob' }]) },
-        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 150, reason: 'customer request' }]) },
-        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'over_limit' }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
-        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: true }), respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]) },
-        { agent: 'billing', check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'invalid_state' }), respond: reply('Refunded $99.99 once.') },
+        {
+          agent: 'billing',
+          respond: toolCalls(['process_refund', { order_id: '24680', amount: 59, reason: 'customer request' }]),
+        },
+        {
+          agent: 'billing',
+          check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }),
+          respond: toolCalls([
+            'process_refund',
+            { order_id: '24680', amount: 59, reason: 'customer request', customer_id: 'bob' },
+          ]),
+        },
+        {
+          agent: 'billing',
+          check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'not_found' }),
+          respond: toolCalls(['process_refund', { order_id: '12345', amount: 150, reason: 'customer request' }]),
+        },
+        {
+          agent: 'billing',
+          check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'over_limit' }),
+          respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]),
+        },
+        {
+          agent: 'billing',
+          check: (i) => expect(lastResult(i)).toMatchObject({ ok: true }),
+          respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }]),
+        },
+        {
+          agent: 'billing',
+          check: (i) => expect(lastResult(i)).toMatchObject({ ok: false, code: 'invalid_state' }),
+          respond: reply('Refunded $99.99 once.'),
+        },
       ],
       async (handle) => {
-        const answer = await handle.executeUpdate(sendMessageUpdate, send('refund everything, also bob\'s order'));
+        const answer = await handle.executeUpdate(sendMessageUpdate, send("refund everything, also bob's order"));
         expect(answer.text).toBe('Refunded $99.99 once.');
       },
     );
@@ -201,14 +268,28 @@ describe('the shop rules hold whatever the model says', () => {
       [
         { agent: 'receptionist', respond: transfer('order', 'status') },
         { agent: 'order', respond: toolCalls(['get_order_status', '{"order_id": 12345']) },
-        { agent: 'order', check: (i) => expect(i.messages.at(-1)!.content).toContain('invalid_arguments'), respond: toolCalls(['get_order_status', { order: '12345' }]) },
-        { agent: 'order', check: (i) => expect(i.messages.at(-1)!.content).toContain('invalid_arguments'), respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
-        { agent: 'order', check: (i) => expect(i.messages.at(-1)!.content).toContain('TRK-98765'), respond: reply('Shipped, tracking TRK-98765.') },
+        {
+          agent: 'order',
+          check: (i) => expect(i.messages.at(-1)!.content).toContain('invalid_arguments'),
+          respond: toolCalls(['get_order_status', { order: '12345' }]),
+        },
+        {
+          agent: 'order',
+          check: (i) => expect(i.messages.at(-1)!.content).toContain('invalid_arguments'),
+          respond: toolCalls(['get_order_status', { order_id: '12345' }]),
+        },
+        {
+          agent: 'order',
+          check: (i) => expect(i.messages.at(-1)!.content).toContain('TRK-98765'),
+          respond: reply('Shipped, tracking TRK-98765.'),
+        },
       ],
       async (handle) => {
         const answer = await handle.executeUpdate(sendMessageUpdate, send('status of 12345?'));
         expect(answer.text).toBe('Shipped, tracking TRK-98765.');
-        const results = answer.events.flatMap((e) => (e.type === 'tool_call' ? [e.result.ok ? 'ok' : e.result.code] : []));
+        const results = answer.events.flatMap((e) =>
+          e.type === 'tool_call' ? [e.result.ok ? 'ok' : e.result.code] : [],
+        );
         expect(results).toEqual(['invalid_arguments', 'invalid_arguments', 'ok']);
       },
     );
@@ -219,9 +300,15 @@ describe('messages', () => {
   test('the validator rejects empty, over-long and malformed messages with a clear error and writes nothing', async () => {
     await withConversation([{ agent: 'receptionist', respond: reply('Hello! How can I help?') }], async (handle) => {
       expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('   ')))).toBe('the message is empty');
-      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('x'.repeat(8001))))).toBe('the message is 8001 characters long; the limit is 8000');
-      expect(await rejection(handle.executeUpdate(sendMessageUpdate, { args: [{ text: 42 }] } as never))).toMatch(/string "text"/);
-      expect(await rejection(handle.executeUpdate(sendMessageUpdate, { args: [null] } as never))).toMatch(/string "text"/);
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('x'.repeat(8001))))).toBe(
+        'the message is 8001 characters long; the limit is 8000',
+      );
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, { args: [{ text: 42 }] } as never))).toMatch(
+        /string "text"/,
+      );
+      expect(await rejection(handle.executeUpdate(sendMessageUpdate, { args: [null] } as never))).toMatch(
+        /string "text"/,
+      );
       expect(await handle.query(historyQuery)).toEqual([]);
       expect((await handle.query(stateQuery)).turn).toBe(0);
       // The conversation is unharmed.
@@ -241,14 +328,31 @@ describe('messages', () => {
     await withConversation(
       [
         { agent: 'receptionist', respond: async () => (await hold.promise, reply('first answer')) },
-        { agent: 'receptionist', check: (i) => expect(i.messages.at(-1)).toEqual({ role: 'user', content: 'second' }), respond: reply('second answer') },
-        { agent: 'receptionist', check: (i) => expect(i.messages.at(-1)).toEqual({ role: 'user', content: 'third' }), respond: reply('third answer') },
+        {
+          agent: 'receptionist',
+          check: (i) => expect(i.messages.at(-1)).toEqual({ role: 'user', content: 'second' }),
+          respond: reply('second answer'),
+        },
+        {
+          agent: 'receptionist',
+          check: (i) => expect(i.messages.at(-1)).toEqual({ role: 'user', content: 'third' }),
+          respond: reply('third answer'),
+        },
       ],
       async (handle, model) => {
-        const first = await handle.startUpdate(sendMessageUpdate, { ...send('first'), waitForStage: WorkflowUpdateStage.ACCEPTED });
+        const first = await handle.startUpdate(sendMessageUpdate, {
+          ...send('first'),
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
         await model.reached(0);
-        const second = await handle.startUpdate(sendMessageUpdate, { ...send('second'), waitForStage: WorkflowUpdateStage.ACCEPTED });
-        const third = await handle.startUpdate(sendMessageUpdate, { ...send('third'), waitForStage: WorkflowUpdateStage.ACCEPTED });
+        const second = await handle.startUpdate(sendMessageUpdate, {
+          ...send('second'),
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
+        const third = await handle.startUpdate(sendMessageUpdate, {
+          ...send('third'),
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
         hold.open();
         const answers = await Promise.all([first.result(), second.result(), third.result()]);
         expect(answers.map((a) => [a.turn, a.text])).toEqual([
@@ -257,7 +361,14 @@ describe('messages', () => {
           [3, 'third answer'],
         ]);
         const history = await handle.query(historyQuery);
-        expect(history.map((m) => m.content)).toEqual(['first', 'first answer', 'second', 'second answer', 'third', 'third answer']);
+        expect(history.map((m) => m.content)).toEqual([
+          'first',
+          'first answer',
+          'second',
+          'second answer',
+          'third',
+          'third answer',
+        ]);
       },
     );
   });
@@ -265,14 +376,31 @@ describe('messages', () => {
   test('a permanent model failure gets an apology and the conversation stays usable', async () => {
     await withConversation(
       [
-        { agent: 'receptionist', respond: async () => { throw ApplicationFailure.create({ type: 'ModelCall.Unauthorized', message: 'check OPENAI_API_KEY', nonRetryable: true }); } },
+        {
+          agent: 'receptionist',
+          respond: async () => {
+            throw ApplicationFailure.create({
+              type: 'ModelCall.Unauthorized',
+              message: 'check OPENAI_API_KEY',
+              nonRetryable: true,
+            });
+          },
+        },
         { agent: 'receptionist', respond: reply('Back again. How can I help?') },
       ],
       async (handle) => {
         const answer = await handle.executeUpdate(sendMessageUpdate, send('hello'));
         expect(answer.text).toBe(CANNED.modelFailed);
-        expect(answer.events).toContainEqual(expect.objectContaining({ type: 'model_step', outcome: 'failed', error: expect.stringContaining('ModelCall.Unauthorized') }));
-        expect((await handle.executeUpdate(sendMessageUpdate, send('hello again'))).text).toBe('Back again. How can I help?');
+        expect(answer.events).toContainEqual(
+          expect.objectContaining({
+            type: 'model_step',
+            outcome: 'failed',
+            error: expect.stringContaining('ModelCall.Unauthorized'),
+          }),
+        );
+        expect((await handle.executeUpdate(sendMessageUpdate, send('hello again'))).text).toBe(
+          'Back again. How can I help?',
+        );
         expect((await handle.query(stateQuery)).status).toBe('open');
       },
       { record: 'model-failure' },
@@ -280,11 +408,14 @@ describe('messages', () => {
   });
 
   test('a refusal on content grounds is answered politely and runs no tools', async () => {
-    await withConversation([{ agent: 'receptionist', respond: { kind: 'refusal', text: 'I cannot help with that.' } }], async (handle) => {
-      const answer = await handle.executeUpdate(sendMessageUpdate, send('something bad'));
-      expect(answer).toMatchObject({ agent: 'receptionist', text: 'I cannot help with that.' });
-      expect(answer.events).toEqual([{ type: 'model_step', agent: 'receptionist', outcome: 'refusal' }]);
-    });
+    await withConversation(
+      [{ agent: 'receptionist', respond: { kind: 'refusal', text: 'I cannot help with that.' } }],
+      async (handle) => {
+        const answer = await handle.executeUpdate(sendMessageUpdate, send('something bad'));
+        expect(answer).toMatchObject({ agent: 'receptionist', text: 'I cannot help with that.' });
+        expect(answer.events).toEqual([{ type: 'model_step', agent: 'receptionist', outcome: 'refusal' }]);
+      },
+    );
   });
 });
 
@@ -297,8 +428,18 @@ describe('rollback', () => {
         {
           agent: 'receptionist',
           check: (input) => {
-            expect(input.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'event', 'user']);
-            expect(input.messages[4]).toEqual({ role: 'event', content: 'Control was returned from order to receptionist: customer asked for the front desk' });
+            expect(input.messages.map((m) => m.role)).toEqual([
+              'user',
+              'assistant',
+              'tool',
+              'assistant',
+              'event',
+              'user',
+            ]);
+            expect(input.messages[4]).toEqual({
+              role: 'event',
+              content: 'Control was returned from order to receptionist: customer asked for the front desk',
+            });
           },
           respond: reply('Front desk here.'),
         },
@@ -308,7 +449,13 @@ describe('rollback', () => {
         await handle.signal(rollbackSignal, { reason: 'customer asked for the front desk' });
         const state = await handle.query(stateQuery);
         expect(state.currentAgent).toBe('receptionist');
-        expect(state.trail.at(-1)).toMatchObject({ kind: 'rollback', from: 'order', to: 'receptionist', reason: 'customer asked for the front desk', noop: false });
+        expect(state.trail.at(-1)).toMatchObject({
+          kind: 'rollback',
+          from: 'order',
+          to: 'receptionist',
+          reason: 'customer asked for the front desk',
+          noop: false,
+        });
         expect(state.statistics).toMatchObject({ rollbacks: 1, path: 'receptionist -> order -> receptionist' });
         expect((await handle.executeUpdate(sendMessageUpdate, send('hi'))).agent).toBe('receptionist');
       },
@@ -320,7 +467,15 @@ describe('rollback', () => {
     await withConversation([], async (handle) => {
       await handle.signal(rollbackSignal, {});
       const state = await handle.query(stateQuery);
-      expect(state.trail).toEqual([expect.objectContaining({ kind: 'rollback', from: 'receptionist', to: 'receptionist', noop: true, reason: 'rollback requested' })]);
+      expect(state.trail).toEqual([
+        expect.objectContaining({
+          kind: 'rollback',
+          from: 'receptionist',
+          to: 'receptionist',
+          noop: true,
+          reason: 'rollback requested',
+        }),
+      ]);
       expect(state.statistics).toMatchObject({ rollbacks: 1, path: 'receptionist' });
       expect(await handle.query(historyQuery)).toEqual([]);
     });
@@ -331,7 +486,13 @@ describe('rollback', () => {
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('billing', 'refund') },
-        { agent: 'billing', respond: async () => (await hold.promise, toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }])) },
+        {
+          agent: 'billing',
+          respond: async () => (
+            await hold.promise,
+            toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }])
+          ),
+        },
         { agent: 'receptionist', respond: reply('You are back at the front desk.') },
       ],
       async (handle, model) => {
@@ -341,7 +502,13 @@ describe('rollback', () => {
         const answer = await pending;
         hold.open();
         expect(answer.agent).toBe('receptionist');
-        expect(answer.events.map((e) => e.type)).toEqual(['model_step', 'handoff', 'model_step', 'rollback', 'model_step']);
+        expect(answer.events.map((e) => e.type)).toEqual([
+          'model_step',
+          'handoff',
+          'model_step',
+          'rollback',
+          'model_step',
+        ]);
         expect(answer.events[2]).toMatchObject({ agent: 'billing', outcome: 'interrupted' });
         expect((await handle.query(stateQuery)).statistics.path).toBe('receptionist -> billing -> receptionist');
       },
@@ -358,11 +525,19 @@ describe('rollback', () => {
     await withConversation(
       [
         { agent: 'receptionist', respond: transfer('billing', 'refund') },
-        { agent: 'billing', respond: toolCalls(['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }], ['get_invoice', { order_id: '12345' }]) },
+        {
+          agent: 'billing',
+          respond: toolCalls(
+            ['process_refund', { order_id: '12345', amount: 99.99, reason: 'customer request' }],
+            ['get_invoice', { order_id: '12345' }],
+          ),
+        },
         {
           agent: 'receptionist',
           check: (input) => {
-            const tools = input.messages.filter((m) => m.role === 'tool').map((m) => JSON.parse((m as { content: string }).content));
+            const tools = input.messages
+              .filter((m) => m.role === 'tool')
+              .map((m) => JSON.parse((m as { content: string }).content));
             expect(tools[1]).toMatchObject({ ok: true, data: { amount: 99.99 } }); // the refund's result is in the transcript
             expect(tools[2]).toMatchObject({ ok: false, message: expect.stringContaining('not run') }); // get_invoice was not run
           },
@@ -376,7 +551,15 @@ describe('rollback', () => {
         hold.open();
         const answer = await pending;
         expect(answer.agent).toBe('receptionist');
-        expect(answer.events.map((e) => e.type)).toEqual(['model_step', 'handoff', 'model_step', 'tool_call', 'tool_skipped', 'rollback', 'model_step']);
+        expect(answer.events.map((e) => e.type)).toEqual([
+          'model_step',
+          'handoff',
+          'model_step',
+          'tool_call',
+          'tool_skipped',
+          'rollback',
+          'model_step',
+        ]);
       },
       {
         runTool: async (input) => {
@@ -400,7 +583,11 @@ describe('guards', () => {
       async (handle) => {
         const answer = await handle.executeUpdate(sendMessageUpdate, send('status?'));
         expect(answer).toMatchObject({ agent: 'order', text: CANNED.steps });
-        expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'steps', agent: 'order' });
+        expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({
+          kind: 'guard',
+          limit: 'steps',
+          agent: 'order',
+        });
         expect((await handle.query(stateQuery)).status).toBe('open');
       },
       { input: { limits: { maxStepsPerTurn: 3 } }, record: 'guard-steps' },
@@ -445,30 +632,39 @@ describe('guards', () => {
 
 describe('lifecycle', () => {
   test('an idle conversation closes itself after 30 minutes on a durable timer (time-skipped)', async () => {
-    await withConversation([{ agent: 'receptionist', respond: reply('Hello!') }], async (handle) => {
-      await handle.executeUpdate(sendMessageUpdate, send('hi'));
-      await t.env.sleep('29 minutes');
-      expect((await handle.query(stateQuery)).status).toBe('open');
-      // result() lets the test server skip the remaining minute instead of waiting for it.
-      const final = await handle.result();
-      expect(final).toMatchObject({ status: 'closed', closedReason: 'idle', turn: 1 });
-    }, { record: 'idle-close' });
+    await withConversation(
+      [{ agent: 'receptionist', respond: reply('Hello!') }],
+      async (handle) => {
+        await handle.executeUpdate(sendMessageUpdate, send('hi'));
+        await t.env.sleep('29 minutes');
+        expect((await handle.query(stateQuery)).status).toBe('open');
+        // result() lets the test server skip the remaining minute instead of waiting for it.
+        const final = await handle.result();
+        expect(final).toMatchObject({ status: 'closed', closedReason: 'idle', turn: 1 });
+      },
+      { record: 'idle-close' },
+    );
   });
 
   test('`end` closes at once; a turn in flight still gets its reply; later messages are rejected', async () => {
     const hold = gate();
-    await withConversation([{ agent: 'receptionist', respond: async () => (await hold.promise, reply('Goodbye!')) }], async (handle, model) => {
-      const inFlight = handle.executeUpdate(sendMessageUpdate, send('bye'));
-      await model.reached(0);
-      await handle.signal(endSignal);
-      expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('one more thing')))).toBe('this conversation is closed; start a new one');
-      hold.open();
-      expect((await inFlight).text).toBe('Goodbye!');
-      expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', turn: 1 });
-      expect((await handle.query(historyQuery)).map((m) => m.content)).toEqual(['bye', 'Goodbye!']);
-      // Once the workflow has completed, the server itself refuses further messages.
-      await expect(handle.executeUpdate(sendMessageUpdate, send('hello?'))).rejects.toThrow();
-    });
+    await withConversation(
+      [{ agent: 'receptionist', respond: async () => (await hold.promise, reply('Goodbye!')) }],
+      async (handle, model) => {
+        const inFlight = handle.executeUpdate(sendMessageUpdate, send('bye'));
+        await model.reached(0);
+        await handle.signal(endSignal);
+        expect(await rejection(handle.executeUpdate(sendMessageUpdate, send('one more thing')))).toBe(
+          'this conversation is closed; start a new one',
+        );
+        hold.open();
+        expect((await inFlight).text).toBe('Goodbye!');
+        expect(await handle.result()).toMatchObject({ status: 'closed', closedReason: 'ended', turn: 1 });
+        expect((await handle.query(historyQuery)).map((m) => m.content)).toEqual(['bye', 'Goodbye!']);
+        // Once the workflow has completed, the server itself refuses further messages.
+        await expect(handle.executeUpdate(sendMessageUpdate, send('hello?'))).rejects.toThrow();
+      },
+    );
   });
 
   test('a long conversation continues-as-new, carrying history, agent, trail and turn count', async () => {
@@ -483,14 +679,17 @@ describe('lifecycle', () => {
       steps,
       async (handle) => {
         const firstRun = (await handle.describe()).runId;
-        for (let i = 1; i <= 6; i++) expect((await handle.executeUpdate(sendMessageUpdate, send(`question ${i}`))).text).toBe(`answer ${i}`);
+        for (let i = 1; i <= 6; i++)
+          expect((await handle.executeUpdate(sendMessageUpdate, send(`question ${i}`))).text).toBe(`answer ${i}`);
         const latest = t.env.client.workflow.getHandle(handle.workflowId);
         const described = await latest.describe();
         expect(described.runId).not.toBe(firstRun);
         const state = await latest.query(stateQuery);
         expect(state).toMatchObject({ currentAgent: 'order', turn: 6, statistics: { path: 'receptionist -> order' } });
         const history = await latest.query(historyQuery);
-        expect(history.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([1, 2, 3, 4, 5, 6].map((i) => `question ${i}`));
+        expect(history.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(
+          [1, 2, 3, 4, 5, 6].map((i) => `question ${i}`),
+        );
       },
       { input: { limits: { continueAsNewAfterEvents: 20 } }, record: 'continue-as-new' },
     );

@@ -32,9 +32,11 @@ test('every release kept has recorded histories to replay, the scenarios, rollba
   }
 });
 
-test.each(FILES)('%s replays on today\'s code', async (file) => {
+test.each(FILES)("%s replays on today's code", async (file) => {
   // Decoded here rather than by the SDK's protojson helper, which jest's module sandbox trips up.
-  const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8')) as object);
+  const history = temporal.api.history.v1.History.fromObject(
+    JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8')) as object,
+  );
   try {
     await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history, path.basename(file, '.json'));
   } catch (err) {

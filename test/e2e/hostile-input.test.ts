@@ -72,6 +72,9 @@ test('three 1.5 MB rollbacks back to back, with no message between: the conversa
   expect(state.statistics.rollbacks).toBe(3);
   const health = await historyHealth(bigClient, handle.workflowId);
   expect(health.taskFailures).toEqual([]);
+  // Padded signals arriving during a task can overflow the server's signal buffer: it then closes
+  // that task once to flush them (FORCE_CLOSE_COMMAND), and the next one goes on. Once, not a loop.
+  expect(health.serverRetries).toBeLessThanOrEqual(2);
   // Signals that arrive together land in one run (4.5 MB here: the worker reads it, a default
   // client cannot); the conversation then continues-as-new, and the run that answers is small.
   expect(health.runs.length).toBeGreaterThanOrEqual(2);

@@ -188,7 +188,7 @@ test(`property: no sequence of hostile messages wedges a conversation (seed ${SE
       }
       const health = await historyHealth(bigClient, handle.workflowId);
       expect(health.taskFailures).toEqual([]);
-      expect(health.raceRetries).toBeLessThanOrEqual(actions.length);
+      expect(health.serverRetries).toBeLessThanOrEqual(actions.length);
       for (const run of health.runs) expect(run.startInputBytes).toBeLessThan(HISTORY_BUDGET.carriedStateBytes);
       if (!ended) await handle.signal('end' as never);
     }),

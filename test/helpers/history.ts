@@ -21,17 +21,24 @@ export interface ChainHealth {
   /** One line per WorkflowTaskFailed event, in any run: `<runId> #<eventId>: <cause> <message>`. */
   taskFailures: string[];
   /**
-   * WorkflowTaskFailed events with cause UNHANDLED_COMMAND, counted apart: the server's own answer
-   * when a workflow tries to complete while a new signal or update has just arrived. The task is
-   * retried at once with the new event, so it is a race that heals itself, not a failing task.
+   * WorkflowTaskFailed events the server itself causes, counted apart, since each is retried at
+   * once with the new events and heals itself rather than failing again:
+   * - UNHANDLED_COMMAND: the workflow tried to complete while a new signal or update had just arrived;
+   * - FORCE_CLOSE_COMMAND: signals buffered during a task outgrew the server's buffer (2 MB: a
+   *   client padding its signals), so the server closed the task to flush them into history.
    */
-  raceRetries: number;
+  serverRetries: number;
 }
+
+const SERVER_CAUSES = new Set<number>([
+  temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+  temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+]);
 
 export async function historyHealth(client: Client, workflowId: string): Promise<ChainHealth> {
   const runs: RunHealth[] = [];
   const taskFailures: string[] = [];
-  let raceRetries = 0;
+  let serverRetries = 0;
   let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
   while (runId) {
     const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -41,10 +48,8 @@ export async function historyHealth(client: Client, workflowId: string): Promise
       const failed = e.workflowTaskFailedEventAttributes;
       if (failed) {
         const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[failed.cause ?? 0];
-        if (
-          failed.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
-        ) {
-          raceRetries++;
+        if (SERVER_CAUSES.has(failed.cause ?? 0)) {
+          serverRetries++;
           continue;
         }
         taskFailures.push(`${runId} #${String(e.eventId)}: ${cause} ${failed.failure?.message ?? ''}`);
@@ -60,5 +65,5 @@ export async function historyHealth(client: Client, workflowId: string): Promise
     const previous: string | null | undefined = started?.continuedExecutionRunId;
     runId = previous || undefined;
   }
-  return { runs, taskFailures, raceRetries };
+  return { runs, taskFailures, serverRetries };
 }

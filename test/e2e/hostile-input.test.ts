@@ -9,33 +9,20 @@
  *    the execution fails at once with a clear, non-retryable error;
  * 3. a message with an unknown 1 MB field is refused by the validator and leaves no trace.
  */
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { sendMessage, startWithMessage } from '../../client/conversations';
 import { rollbackSignal, sendMessageUpdate, stateQuery, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
 import { HISTORY_BUDGET } from '../../contract/limits';
-import { startInProcessDesk, type InProcessDesk, type PrivateServer } from '../helpers/e2e';
-import { quietRuntime } from '../helpers/temporal-env';
+import { useInProcessDesk } from '../helpers/e2e';
 import { historyHealth } from '../helpers/history';
 
 jest.setTimeout(180_000);
 
-let desk: InProcessDesk;
-let server: PrivateServer;
-let bigClient: Client;
-
-beforeAll(async () => {
-  quietRuntime();
-  desk = await startInProcessDesk();
-  ({ server, bigClient } = desk);
-}, 120_000);
-
-afterAll(async () => {
-  await desk?.stop();
-});
+const desk = useInProcessDesk();
 
 test('three 1.5 MB rollback reasons between messages: every message is answered, no task fails', async () => {
   const { handle, reply } = await startWithMessage(
-    server.client,
+    desk.server.client,
     { customerId: 'alice' },
     'Has my order #12345 shipped?',
   );
@@ -55,7 +42,7 @@ test('three 1.5 MB rollback reasons between messages: every message is answered,
     expect(r).toMatchObject({ reasonCut: 1_500_000 });
   }
   // Every run of the chain (the huge signals force continue-as-new) is free of task failures.
-  const health = await historyHealth(bigClient, handle.workflowId);
+  const health = await historyHealth(desk.bigClient, handle.workflowId);
   expect(health.taskFailures).toEqual([]);
   expect(health.runs.length).toBeGreaterThanOrEqual(2);
   // What the current run carried over stays within the budget.
@@ -63,14 +50,18 @@ test('three 1.5 MB rollback reasons between messages: every message is answered,
 });
 
 test('three 1.5 MB rollbacks back to back, with no message between: the conversation still answers', async () => {
-  const { handle } = await startWithMessage(server.client, { customerId: 'alice' }, 'Has my order #12345 shipped?');
+  const { handle } = await startWithMessage(
+    desk.server.client,
+    { customerId: 'alice' },
+    'Has my order #12345 shipped?',
+  );
   const huge = 'y'.repeat(1_500_000);
   for (let i = 0; i < 3; i++) await handle.signal(rollbackSignal, { reason: huge });
   const answer = await sendMessage(handle, 'Has my order #12345 shipped?');
   expect(answer.text).toContain('TRK-98765');
   const state = await handle.query(stateQuery);
   expect(state.statistics.rollbacks).toBe(3);
-  const health = await historyHealth(bigClient, handle.workflowId);
+  const health = await historyHealth(desk.bigClient, handle.workflowId);
   expect(health.taskFailures).toEqual([]);
   // Padded signals arriving during a task can overflow the server's signal buffer: it then closes
   // that task once to flush them (FORCE_CLOSE_COMMAND), and the next one goes on. Once, not a loop.
@@ -89,7 +80,7 @@ test.each([
   ['a bogus carried state', [{ customerId: 'alice', carried: { trail: 5 } }]],
   ['absurd limits', [{ customerId: 'alice', limits: { maxTranscriptChars: 1e12 } }]],
 ])('a start with %s fails the execution at once with a clear error', async (_name, args) => {
-  const handle = await server.client.workflow.start(WORKFLOW_TYPE, {
+  const handle = await desk.server.client.workflow.start(WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
     workflowId: `bad-start-${Math.random().toString(36).slice(2)}`,
     args,
@@ -102,13 +93,13 @@ test.each([
   const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; nonRetryable?: boolean };
   expect(cause).toMatchObject({ type: 'InvalidConversationInput', nonRetryable: true });
   expect(cause.message).toMatch(/^invalid conversation input: /);
-  const health = await historyHealth(bigClient, handle.workflowId);
+  const health = await historyHealth(desk.bigClient, handle.workflowId);
   expect(health.taskFailures).toEqual([]);
 });
 
 test('a message with an unknown 1 MB field is refused and adds nothing to history', async () => {
-  const { handle } = await startWithMessage(server.client, { customerId: 'alice' }, 'hello');
-  const before = await historyHealth(bigClient, handle.workflowId);
+  const { handle } = await startWithMessage(desk.server.client, { customerId: 'alice' }, 'hello');
+  const before = await historyHealth(desk.bigClient, handle.workflowId);
   const err = await handle
     .executeUpdate(sendMessageUpdate, { args: [{ text: 'hi', pad: 'p'.repeat(1_000_000) } as { text: string }] })
     .then(
@@ -117,7 +108,7 @@ test('a message with an unknown 1 MB field is refused and adds nothing to histor
     );
   expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(String((err as WorkflowUpdateFailedError).cause?.message)).toMatch(/unrecognized key.*pad/i);
-  const after = await historyHealth(bigClient, handle.workflowId);
+  const after = await historyHealth(desk.bigClient, handle.workflowId);
   expect(after.runs.at(-1)!.bytes - before.runs.at(-1)!.bytes).toBeLessThan(10_000);
   const answer = await sendMessage(handle, 'Has my order #12345 shipped?');
   expect(answer.text).toContain('TRK-98765');

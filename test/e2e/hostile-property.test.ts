@@ -12,33 +12,20 @@
  * Fixed seed and case counts (PROPERTY_SEED / PROPERTY_RUNS override them), so CI is reproducible;
  * a failure prints the counterexample and the seed.
  */
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import fc from 'fast-check';
 import { sendMessage, startWithMessage, type ConversationHandle } from '../../client/conversations';
 import { HISTORY_BUDGET } from '../../contract/limits';
 import { TASK_QUEUE, WORKFLOW_TYPE, stateQuery } from '../../workflows/messages';
-import { startInProcessDesk, type InProcessDesk, type PrivateServer } from '../helpers/e2e';
+import { useInProcessDesk } from '../helpers/e2e';
 import { historyHealth } from '../helpers/history';
-import { quietRuntime } from '../helpers/temporal-env';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261128);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
 
 jest.setTimeout(600_000);
 
-let desk: InProcessDesk;
-let server: PrivateServer;
-let bigClient: Client;
-
-beforeAll(async () => {
-  quietRuntime();
-  desk = await startInProcessDesk();
-  ({ server, bigClient } = desk);
-}, 120_000);
-
-afterAll(async () => {
-  await desk?.stop();
-});
+const desk = useInProcessDesk();
 
 /** A huge string, kept as its length until sent, so a counterexample prints as `'x'.repeat(n)` rather than megabytes. */
 class Huge {
@@ -166,7 +153,7 @@ let seq = 0;
 test(`property: no sequence of hostile messages wedges a conversation (seed ${SEED}, ${RUNS} cases)`, async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 4 }), async (actions) => {
-      const { handle } = await startWithMessage(server.client, { customerId: 'alice' }, 'hello', {
+      const { handle } = await startWithMessage(desk.server.client, { customerId: 'alice' }, 'hello', {
         workflowId: `prop-${SEED}-${++seq}`,
       });
       let ended = false;
@@ -186,7 +173,7 @@ test(`property: no sequence of hostile messages wedges a conversation (seed ${SE
         const state = await handle.query(stateQuery);
         expect(JSON.stringify(state).length).toBeLessThan(HISTORY_BUDGET.carriedStateBytes);
       }
-      const health = await historyHealth(bigClient, handle.workflowId);
+      const health = await historyHealth(desk.bigClient, handle.workflowId);
       expect(health.taskFailures).toEqual([]);
       expect(health.serverRetries).toBeLessThanOrEqual(actions.length);
       for (const run of health.runs) expect(run.startInputBytes).toBeLessThan(HISTORY_BUDGET.carriedStateBytes);
@@ -215,7 +202,7 @@ test(`property: a start with any input either runs or fails the execution clearl
   );
   await fc.assert(
     fc.asyncProperty(startInput, async (args) => {
-      const handle = await server.client.workflow.start(WORKFLOW_TYPE, {
+      const handle = await desk.server.client.workflow.start(WORKFLOW_TYPE, {
         taskQueue: TASK_QUEUE,
         workflowId: `prop-start-${SEED}-${++seq}`,
         args: materialize(args) as unknown[],
@@ -238,7 +225,7 @@ test(`property: a start with any input either runs or fails the execution clearl
           nonRetryable: true,
         });
       }
-      const health = await historyHealth(bigClient, handle.workflowId);
+      const health = await historyHealth(desk.bigClient, handle.workflowId);
       expect(health.taskFailures).toEqual([]);
     }),
     { seed: SEED, numRuns: RUNS * 2, endOnFailure: true },

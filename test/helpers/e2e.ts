@@ -13,6 +13,7 @@ import { queryTranscriptSource } from '../../activities/transcripts';
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
 import { createDeskWorker } from '../../worker/worker';
 import { freePort, startDevServer, type DevServer } from '../../scripts/dev-server';
+import { quietRuntime } from './temporal-env';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
@@ -155,4 +156,17 @@ export async function startInProcessDesk(): Promise<InProcessDesk> {
       await server.stop();
     },
   };
+}
+
+/** Registers a test file's hooks: one in-process desk (startInProcessDesk) for the whole file. */
+export function useInProcessDesk(): InProcessDesk {
+  const ctx = {} as InProcessDesk;
+  beforeAll(async () => {
+    quietRuntime();
+    Object.assign(ctx, await startInProcessDesk());
+  }, 120_000);
+  afterAll(async () => {
+    await ctx.stop?.();
+  });
+  return ctx;
 }

@@ -55,10 +55,11 @@ export function createTranscriptResolver(
   let chars = 0;
   const stats: TranscriptStats = { full: 0, cached: 0, fetched: 0 };
 
-  function remember(workflowId: string, runId: string, messages: ChatMessage[], digest: string): void {
+  /** `size`: the transcript's characters of JSON, counted as it was assembled (never the whole transcript again). */
+  function remember(workflowId: string, runId: string, messages: ChatMessage[], digest: string, size: number): void {
     forget(workflowId);
     if (maxChars <= 0) return;
-    const entry: Entry = { runId, messages, digest, chars: JSON.stringify(messages).length };
+    const entry: Entry = { runId, messages, digest, chars: size };
     cache.set(workflowId, entry); // a Map iterates in insertion order: the first key is the least recently used
     chars += entry.chars;
     for (const key of cache.keys()) {
@@ -80,22 +81,26 @@ export function createTranscriptResolver(
     const { workflowId, runId } = transcript;
     let messages: ChatMessage[] | undefined;
     let digest: string | undefined;
+    let size = 0;
     const entry = cache.get(workflowId);
     const same = entry !== undefined && entry.runId === runId;
     if (delta.from === 0) {
-      [messages, digest] = [delta.messages, digestOf(delta.messages)];
+      [messages, digest, size] = [delta.messages, digestOf(delta.messages), jsonChars(delta.messages)];
       stats.full++;
     } else if (same && entry.messages.length === transcript.length && entry.digest === transcript.digest) {
-      [messages, digest] = [entry.messages, entry.digest]; // a retry of a step this worker already assembled
+      [messages, digest, size] = [entry.messages, entry.digest, entry.chars]; // a retry of a step this worker already assembled
       stats.cached++;
     } else if (same && entry.messages.length === delta.from && entry.digest === delta.baseDigest) {
-      [messages, digest] = [[...entry.messages, ...delta.messages], extendDigest(entry.digest, delta.messages)];
+      messages = [...entry.messages, ...delta.messages];
+      digest = extendDigest(entry.digest, delta.messages);
+      size = entry.chars + jsonChars(delta.messages);
       stats.cached++;
     }
     if (!messages || messages.length !== transcript.length || digest !== transcript.digest) {
       // The workflow holds the transcript (it waits on this step, so it has not moved on): ask it.
       const held = await source.fetch(workflowId, runId);
       messages = held.slice(0, transcript.length);
+      size = jsonChars(messages);
       stats.fetched++;
       if (messages.length !== transcript.length || digestOf(messages) !== transcript.digest) {
         // The conversation moved on (a rollback's note), or this is a stale attempt: the next attempt sees the truth.
@@ -106,11 +111,15 @@ export function createTranscriptResolver(
         });
       }
     }
-    remember(workflowId, runId, messages, transcript.digest);
+    remember(workflowId, runId, messages, transcript.digest, size);
     return messages;
   }
 
   return { resolve, stats };
+}
+
+function jsonChars(messages: readonly ChatMessage[]): number {
+  return JSON.stringify(messages).length;
 }
 
 /** The `callModel` activity: resolve the transcript, then run the model step on it. */

@@ -265,9 +265,14 @@ export function transcriptBytes(history: readonly ChatMessage[]): number {
  * see dropTurnWork). The dropped messages remain in Temporal's event history.
  */
 export function boundTranscript(state: ConversationState, maxBytes: number): ConversationState {
+  return archiveOldTurns(state, maxBytes).state;
+}
+
+/** boundTranscript, and the transcript's size after it (one pass over the messages' sizes). */
+function archiveOldTurns(state: ConversationState, maxBytes: number): { state: ConversationState; bytes: number } {
   const sizes = state.history.map((m) => jsonBytes(m) + 1);
   const total = sizes.reduce((a, b) => a + b, 1);
-  if (total <= maxBytes) return state;
+  if (total <= maxBytes) return { state, bytes: total };
   const NOTE_ALLOWANCE = 200;
   let suffix = total;
   let from = -1;
@@ -278,12 +283,13 @@ export function boundTranscript(state: ConversationState, maxBytes: number): Con
     }
     suffix -= sizes[i]!;
   }
-  if (from <= 0) return state;
+  if (from <= 0) return { state, bytes: total };
   const note: ChatMessage = {
     role: 'event',
     content: `${from} earlier messages of this conversation were archived to keep it within size limits.`,
   };
-  return { ...state, history: [note, ...state.history.slice(from)] };
+  const kept = sizes.slice(from).reduce((a, b) => a + b, 1);
+  return { state: { ...state, history: [note, ...state.history.slice(from)] }, bytes: kept + jsonBytes(note) + 1 };
 }
 
 /**
@@ -316,7 +322,7 @@ export function dropTurnWork(state: ConversationState): ConversationState {
 export function boundState(state: ConversationState, maxTranscriptBytes: number): ConversationState {
   let next: ConversationState = { ...state, history: state.history.map(boundMessage), trail: [] };
   for (const entry of state.trail) next = pushTrail(next, boundEntry(entry));
-  return compactTranscript(boundApprovals(next), maxTranscriptBytes);
+  return compactTranscript(boundApprovals(next), maxTranscriptBytes).state;
 }
 
 function boundEntry(entry: TrailEntry): TrailEntry {
@@ -346,10 +352,17 @@ function boundEntry(entry: TrailEntry): TrailEntry {
   }
 }
 
-/** The transcript within `maxBytes`: oldest turns first, then the newest turn's tool work if that alone is too large. */
-function compactTranscript(state: ConversationState, maxBytes: number): ConversationState {
-  const next = boundTranscript(state, maxBytes);
-  return transcriptBytes(next.history) > maxBytes ? dropTurnWork(next) : next;
+/**
+ * The transcript within `maxBytes`: oldest turns first, then, when the newest turn alone is too
+ * large (`overBudget`), that turn's tool work. The turn stops with the `transcript` guard then.
+ */
+export function compactTranscript(
+  state: ConversationState,
+  maxBytes: number,
+): { state: ConversationState; overBudget: boolean } {
+  const archived = archiveOldTurns(state, maxBytes);
+  if (archived.bytes <= maxBytes) return { state: archived.state, overBudget: false };
+  return { state: dropTurnWork(archived.state), overBudget: true };
 }
 
 /**
@@ -358,7 +371,7 @@ function compactTranscript(state: ConversationState, maxBytes: number): Conversa
  * newest turn's tool work if that alone is too large.
  */
 export function compactForCarry(state: ConversationState, maxTranscriptBytes: number): ConversationState {
-  return { ...compactTranscript(state, maxTranscriptBytes), runs: state.runs + 1 };
+  return { ...compactTranscript(state, maxTranscriptBytes).state, runs: state.runs + 1 };
 }
 
 export function closeConversation(state: ConversationState, why: 'idle' | 'ended'): ConversationState {

@@ -14,9 +14,11 @@ import {
   isCancellation,
 } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
+import { formatCents } from '../contract/refunds';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
 import type {
+  ChatMessage,
   ModelStepRequest,
   ModelStepResult,
   ModelToolCall,
@@ -45,12 +47,11 @@ import {
   applyRollback,
   boundToolCalls,
   boundTranscript,
+  compactTranscript,
   decideCall,
-  dropTurnWork,
   recordGuard,
   recordRefusedHandoff,
   startTurn,
-  transcriptBytes,
   type CallDecision,
   type ConversationState,
   type GuardLimit,
@@ -94,7 +95,7 @@ export interface Live {
    * next one carries only what is new. In memory, not state: replay recomputes it, and a new run
    * starts without it (its first step carries the whole transcript).
    */
-  sent?: { length: number; digest: string };
+  sent?: { length: number; digest: string; first: ChatMessage | undefined; last: ChatMessage | undefined };
   /** Keeps the search attributes and the UI's current details in step with `state`. */
   publish(): void;
 }
@@ -146,11 +147,9 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
     if (acted.guard) return guard(acted.guard);
     progress = acted;
     // Older turns are archived first; a turn that is too large on its own is stopped here.
-    live.state = boundTranscript(live.state, live.limits.maxTranscriptBytes);
-    if (transcriptBytes(live.state.history) > live.limits.maxTranscriptBytes) {
-      live.state = dropTurnWork(live.state);
-      return guard('transcript');
-    }
+    const compacted = compactTranscript(live.state, live.limits.maxTranscriptBytes);
+    live.state = compacted.state;
+    if (compacted.overBudget) return guard('transcript');
   }
   return guard('steps');
 }
@@ -201,16 +200,16 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
 function modelStepRequest(live: Live, agent: AgentName): ModelStepRequest {
   const history = live.state.history;
   const sent = live.sent;
-  let digest = EMPTY_DIGEST;
-  let baseDigest: string | undefined;
-  for (let i = 0; i < history.length; i++) {
-    if (i === sent?.length) baseDigest = digest;
-    digest = extendDigest(digest, [history[i]!]);
-  }
-  if (sent?.length === history.length) baseDigest = digest;
-  live.sent = { length: history.length, digest };
+  // The reducers only append, replace the start with an archive note, or replace a turn's tail
+  // with a note (a fresh object each time): the first and the last message sent still in their
+  // places means the whole prefix is unchanged, so the digest extends from it instead of hashing
+  // the whole transcript again.
+  const extends_ =
+    sent !== undefined && sent.length > 0 && history[0] === sent.first && history[sent.length - 1] === sent.last;
+  const digest = extends_ ? extendDigest(sent.digest, history.slice(sent.length)) : extendDigest(EMPTY_DIGEST, history);
+  live.sent = { length: history.length, digest, first: history[0], last: history[history.length - 1] };
   const transcript = { workflowId: live.workflowId, runId: live.runId, length: history.length, digest };
-  if (sent && sent.length > 0 && baseDigest === sent.digest) {
+  if (extends_) {
     return {
       agent,
       transcript,
@@ -371,7 +370,7 @@ export async function runDecision(live: Live, d: ApprovalDecision): Promise<Appr
       live,
       decided.agent,
       call,
-      `order ${decided.orderId} $${(decided.amountCents / 100).toFixed(2)} approved by ${d.by}`,
+      `order ${decided.orderId} ${formatCents(decided.amountCents)} approved by ${d.by}`,
       approvalIdempotencyKey(live.workflowId, decided.id),
       {
         id: decided.id,

@@ -20,7 +20,7 @@ import type { ToolRunInput } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
 import { recordHistory } from '../helpers/histories';
-import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
+import { rejection, runWithWorker, send, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
 
@@ -56,18 +56,6 @@ async function withConversation<T>(
   );
   model.assertDone();
   return result;
-}
-
-const send = (text: string) => ({ args: [{ text }] as [{ text: string }] });
-
-/** The reason an update was rejected or failed, as a client sees it (the failure's cause). */
-async function rejection(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return String((err as { cause?: Error }).cause?.message ?? (err as Error).message);
-  }
-  throw new Error('expected the update to be rejected');
 }
 
 describe('handoffs', () => {
@@ -626,6 +614,46 @@ describe('guards', () => {
         expect((await handle.query(stateQuery)).trail.at(-1)).toMatchObject({ kind: 'guard', limit: 'handoffs' });
       },
       { input: { limits: { maxHandoffsPerTurn: 2 } } },
+    );
+  });
+});
+
+describe('transcript', () => {
+  test("archived as it outgrows its budget; every model step still sees exactly the workflow's transcript", async () => {
+    const long = (i: number) => `question ${i}: ${'x'.repeat(7_000)}`;
+    const steps: ScriptStep[] = [
+      { agent: 'receptionist', respond: transfer('order', 'status') },
+      { agent: 'order', respond: reply('answer 1') },
+    ];
+    for (let i = 2; i <= 5; i++) {
+      steps.push(
+        { agent: 'order', respond: toolCalls(['get_order_status', { order_id: '12345' }]) },
+        {
+          agent: 'order',
+          // The step after a tool call carries only what is new: its transcript must still end
+          // with this turn's question and the tool's result, and start with the archive note.
+          check: (input) => {
+            const users = input.messages.filter((m) => m.role === 'user');
+            expect(users.at(-1)).toEqual({ role: 'user', content: long(i) });
+            expect(input.messages.at(-1)).toMatchObject({ role: 'tool', name: 'get_order_status' });
+            if (i >= 3)
+              expect(input.messages[0]).toMatchObject({ role: 'event', content: expect.stringContaining('archived') });
+          },
+          respond: reply(`answer ${i}`),
+        },
+      );
+    }
+    await withConversation(
+      steps,
+      async (handle) => {
+        for (let i = 1; i <= 5; i++) {
+          expect((await handle.executeUpdate(sendMessageUpdate, send(long(i)))).text).toBe(`answer ${i}`);
+        }
+        const history = await handle.query(historyQuery);
+        expect(history[0]).toMatchObject({ role: 'event', content: expect.stringContaining('archived') });
+        expect(JSON.stringify(history).length).toBeLessThan(16 * 1024);
+      },
+      { input: { limits: { maxTranscriptBytes: 16 * 1024 } } },
     );
   });
 });

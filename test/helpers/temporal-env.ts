@@ -141,3 +141,16 @@ export function useWorkflowTestContext(): WorkflowTestContext {
   afterEach(() => ctx.shop.dispose());
   return ctx;
 }
+
+/** `executeUpdate`'s options for a customer message. */
+export const send = (text: string) => ({ args: [{ text }] as [{ text: string }] });
+
+/** The reason an update was rejected or failed, as a client sees it (the failure's cause). */
+export async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return String((err as { cause?: Error }).cause?.message ?? (err as Error).message);
+  }
+  throw new Error('expected the update to be rejected');
+}

@@ -25,7 +25,7 @@ import type { ModelStepInput, ToolRunInput, ToolRunResult } from '../../contract
 import { createToolRunner } from '../../activities/tools';
 import { reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
 import { recordHistory } from '../helpers/histories';
-import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
+import { rejection, runWithWorker, send, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
 
@@ -70,7 +70,6 @@ async function withBob<T>(
   return result;
 }
 
-const send = (text: string) => ({ args: [{ text }] as [{ text: string }] });
 const decide = (d: DecideApprovalInput) => ({ args: [d] as [DecideApprovalInput] });
 const APPROVAL = 'apr-1-1-0'; // turn 1, step 1 (billing's first), call 0
 
@@ -107,16 +106,6 @@ async function requestRefund(handle: Handle): Promise<void> {
   expect(answer.events).toContainEqual(
     expect.objectContaining({ type: 'approval_requested', approvalId: APPROVAL, orderId: '86420', amountCents: 45000 }),
   );
-}
-
-/** The reason an update was rejected or failed, as a client sees it. */
-async function rejection(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return String((err as { cause?: Error }).cause?.message ?? (err as Error).message);
-  }
-  throw new Error('expected the update to be rejected');
 }
 
 const refundRows = () => t.shop.store.listRefunds('86420');

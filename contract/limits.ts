@@ -94,6 +94,11 @@ export function cut(text: string, max: number): { text: string; cutFrom?: number
   return { text: `${text.slice(0, end)}…`, cutFrom: text.length };
 }
 
+/** Text as one line (white space folded) of at most `max` characters: for summaries and log lines. */
+export function oneLine(text: string, max: number): string {
+  return cut(text.replace(/\s+/g, ' ').trim(), max).text;
+}
+
 /** UTF-8 length of a string, without TextEncoder (the workflow sandbox need not provide one). */
 export function utf8Length(text: string): number {
   let bytes = 0;

@@ -1,9 +1,9 @@
 /**
  * What a client may send, as zod schemas: the workflow checks every start input, update argument
  * and signal argument against these before anything reaches its state, and the client checks the
- * same ones before sending, so a bad input gets the same clear error on either side. Objects are
- * strict (an unknown field is refused: it would ride into history for nothing) and every string
- * and array is bounded (limits.ts).
+ * same ones before sending, so a bad input gets the same clear error on either side. What a client
+ * sends is strict (an unknown field is refused: it would ride into history for nothing) and bounded
+ * (contract/limits.ts); the carried state is the exception, see carriedStateSchema.
  */
 import { z } from 'zod';
 import { AGENT_NAMES } from '../agents';
@@ -185,7 +185,7 @@ export const conversationInputSchema: z.ZodType<ConversationInput> = z.strictObj
   carried: carriedStateSchema.optional(),
 });
 
-/** The shape of `sendMessage`'s argument; its length and emptiness are checked by parseMessage. */
+/** The shape of `sendMessage`'s argument; its length and emptiness are checked by checkMessage. */
 export const sendMessageInputSchema: z.ZodType<SendMessageInput> = z.strictObject({ text: z.string() });
 
 export const rollbackInputSchema: z.ZodType<RollbackInput> = z.strictObject({ reason: z.string().optional() });

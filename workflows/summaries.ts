@@ -4,17 +4,13 @@
  * come from the tool's own declaration (its `summary`, computed by the model step); this file only
  * frames and bounds them. Pure and forgiving: a summary never fails a workflow task.
  */
+import { oneLine } from '../contract/limits';
 
 export function modelStepSummary(agent: string): string {
   return `${agent}: model step`;
 }
 
+/** One line of at most 160 characters, whatever the model wrote: a summary never spills over. */
 export function toolCallSummary(agent: string, tool: string, summary: string | undefined): string {
-  return clip(`${agent}: ${clip(tool, 64)}${summary ? ` ${summary}` : ''}`, 160);
-}
-
-/** One line, at most `max` characters: a summary never spills over. */
-function clip(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return oneLine(`${agent}: ${oneLine(tool, 64)}${summary ? ` ${summary}` : ''}`, 160);
 }

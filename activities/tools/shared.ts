@@ -3,6 +3,7 @@
  * every order tool must word identically, so another customer's order cannot be told apart from
  * a missing one.
  */
+import { oneLine } from '../../contract/limits';
 import type { Order } from '../store';
 import { refuse, type ToolOutcome } from './define';
 
@@ -30,6 +31,5 @@ export function itemsView(order: Order): Array<Record<string, unknown>> {
 
 /** Text for a one-line summary: quoted, on one line, at most 40 characters. */
 export function quoted(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return `"${line.length > 40 ? `${line.slice(0, 39)}…` : line}"`;
+  return `"${oneLine(text, 40)}"`;
 }

@@ -1,12 +1,14 @@
 /**
  * The only thing the worker registers: every side effect of the desk, built from injected
  * dependencies so tests can pass fakes without module mocking. `callModel` is one model step (its
- * transcript assembled by activities/transcripts.ts); `runTool` is one function tool call against
- * the shop.
+ * transcript assembled by activities/transcripts.ts, its streamed text published to the reply
+ * stream in the shop database, activities/reply-stream.ts); `runTool` is one function tool call
+ * against the shop.
  */
 import type OpenAI from 'openai';
 import type { ModelStepRequest, ModelStepResult, ToolRunInput, ToolRunResult } from '../contract/transcript';
 import { createModelStep } from './model';
+import { createReplyStreamWriter, type ReplyStreamOptions } from './reply-stream';
 import type { ShopStore } from './store';
 import { createToolRunner } from './tools';
 import {
@@ -24,6 +26,10 @@ export interface DeskActivities {
 export interface ActivityDeps {
   openai: OpenAI;
   model: string;
+  /** Stream model answers and publish their text to the reply stream (true unless DESK_MODEL_STREAM=off). */
+  stream?: boolean;
+  /** Tuning of the reply stream's writer (batching, timeouts); tests shorten it. */
+  replyStream?: ReplyStreamOptions;
   store: ShopStore;
   /** Where a model step gets a transcript its worker has not cached: the conversation's `history` query. */
   transcripts: TranscriptSource;
@@ -33,7 +39,12 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps): DeskActivities {
-  const { callModel } = createModelStep({ openai: deps.openai, model: deps.model });
+  const { callModel } = createModelStep({
+    openai: deps.openai,
+    model: deps.model,
+    stream: deps.stream ?? true,
+    replies: createReplyStreamWriter(deps.store.replies, deps.replyStream),
+  });
   const { runTool } = createToolRunner(deps.store, { refundApprovalLimitCents: deps.refundApprovalLimitCents });
   return {
     callModel: withTranscript(callModel, createTranscriptResolver(deps.transcripts, deps.transcriptCache)),

@@ -23,6 +23,11 @@ export interface ModelConfig {
   model: string;
   /** Per-request timeout of one model call, in milliseconds. */
   timeoutMs: number;
+  /**
+   * Ask for a streamed answer (`stream: true`) and publish its text to the reply stream
+   * (activities/reply-stream.ts). On unless DESK_MODEL_STREAM=off, for endpoints that cannot stream.
+   */
+  stream: boolean;
 }
 
 /** An empty variable (`OPENAI_API_KEY=` in a .env file) means unset. */
@@ -45,6 +50,12 @@ const envSchema = z.object({
       .pipe(z.number().int().positive('must be a positive whole number of milliseconds, e.g. 60000'))
       .optional(),
   ),
+  DESK_MODEL_STREAM: optionalText.pipe(
+    z
+      .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'must be on or off' })
+      .transform((v) => v === 'on' || v === 'true' || v === '1')
+      .optional(),
+  ),
 });
 
 /** Thrown by `loadModelConfig`; its message lists every bad variable (never a variable's secret value). */
@@ -58,6 +69,7 @@ export function loadModelConfig(env: NodeJS.ProcessEnv = process.env): ModelConf
     OPENAI_BASE_URL: env.OPENAI_BASE_URL,
     OPENAI_MODEL: env.OPENAI_MODEL,
     OPENAI_TIMEOUT_MS: env.OPENAI_TIMEOUT_MS,
+    DESK_MODEL_STREAM: env.DESK_MODEL_STREAM?.toLowerCase(),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
@@ -68,7 +80,13 @@ export function loadModelConfig(env: NodeJS.ProcessEnv = process.env): ModelConf
     });
     throw new ModelConfigError(`Invalid model configuration:\n${lines.join('\n')}`);
   }
-  const { OPENAI_API_KEY: apiKey, OPENAI_BASE_URL: baseURL, OPENAI_MODEL, OPENAI_TIMEOUT_MS } = parsed.data;
+  const {
+    OPENAI_API_KEY: apiKey,
+    OPENAI_BASE_URL: baseURL,
+    OPENAI_MODEL,
+    OPENAI_TIMEOUT_MS,
+    DESK_MODEL_STREAM,
+  } = parsed.data;
   const mode = apiKey !== undefined || baseURL !== undefined ? 'openai' : 'offline';
   return {
     mode,
@@ -76,6 +94,7 @@ export function loadModelConfig(env: NodeJS.ProcessEnv = process.env): ModelConf
     ...(baseURL !== undefined && { baseURL }),
     model: OPENAI_MODEL ?? (mode === 'openai' ? DEFAULT_OPENAI_MODEL : DEFAULT_OFFLINE_MODEL),
     timeoutMs: OPENAI_TIMEOUT_MS ?? DEFAULT_MODEL_TIMEOUT_MS,
+    stream: DESK_MODEL_STREAM ?? true,
   };
 }
 
@@ -83,5 +102,5 @@ export function loadModelConfig(env: NodeJS.ProcessEnv = process.env): ModelConf
 export function describeModelConfig(cfg: ModelConfig): string {
   const base =
     cfg.baseURL ?? (cfg.mode === 'offline' ? 'offline model (started by the desk)' : 'https://api.openai.com/v1');
-  return `model: mode=${cfg.mode} baseURL=${base} model=${cfg.model} timeout=${cfg.timeoutMs}ms key: ${cfg.apiKey ? 'set' : 'unset'}`;
+  return `model: mode=${cfg.mode} baseURL=${base} model=${cfg.model} timeout=${cfg.timeoutMs}ms stream=${cfg.stream ? 'on' : 'off'} key: ${cfg.apiKey ? 'set' : 'unset'}`;
 }

@@ -6,13 +6,26 @@
  * the answer back into the small `ModelStepResult` union the workflow acts on. It decides nothing:
  * whether a tool or a handoff is allowed is the workflow's call.
  *
+ * The answer is streamed (`stream: true`, through the `openai` package's own ChatCompletionStream)
+ * unless streaming is turned off (DESK_MODEL_STREAM=off): each text delta goes to the reply stream
+ * (activities/reply-stream.ts) for the console, never into history, and the assembled
+ * ChatCompletion goes through the same `normaliseCompletion` as a non-streamed one, so the step's
+ * result does not depend on how the answer travelled.
+ *
  * Failures are mapped to typed `ApplicationFailure`s (`ModelCall.*`): transient ones retryable,
- * configuration and request errors not. Temporal is the only retry owner, so the client is built
- * with `maxRetries: 0`. Content-filter refusals are results, not failures: retrying them repeats
- * the refusal.
+ * configuration and request errors not; a stream that breaks half-way is retryable. Temporal is the
+ * only retry owner, so the client is built with `maxRetries: 0`. Content-filter refusals are
+ * results, not failures: retrying them repeats the refusal.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  OpenAIError,
+} from 'openai';
+import type { ChatCompletionStreamParams } from 'openai/lib/ChatCompletionStream';
 import type {
   ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
@@ -25,6 +38,7 @@ import { BOUNDS, cut } from '../contract/limits';
 import type { ChatMessage, ModelStepInput, ModelStepResult, ModelToolCall } from '../contract/transcript';
 import type { ModelConfig } from './model-config';
 import { withHeartbeat } from './heartbeat';
+import { currentReplyStep, type ReplyStepWriter, type ReplyStreamWriter } from './reply-stream';
 import { TOOLS, toolCallSummary, toolJsonSchema } from './tools';
 
 /** What the model step needs from the tool registry (`activities/tools`): descriptions and JSON schemas. */
@@ -38,6 +52,10 @@ export interface ModelStepDeps {
   model: string;
   /** Defaults to the real registry; tests pass a fake. */
   tools?: ToolCatalog;
+  /** Ask for a streamed answer (the default); false for endpoints that cannot stream. */
+  stream?: boolean;
+  /** Where a streamed step's text goes while it arrives (the reply stream); nowhere when absent. */
+  replies?: ReplyStreamWriter;
 }
 
 /** What the desk says when the provider refuses on content grounds. */
@@ -147,6 +165,7 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
     return tools;
   };
   const context: ErrorContext = { model: deps.model, baseURL: deps.openai.baseURL, apiKey: deps.openai.apiKey };
+  const stream = deps.stream ?? true;
 
   return {
     // Heartbeats while the endpoint thinks: a worker that dies mid-step is noticed within the
@@ -156,8 +175,8 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
 
   async function modelStep(input: ModelStepInput, cancelled: AbortSignal | undefined): Promise<ModelStepResult> {
     const tools = toolsFor(input.agent);
-    // Only model, messages, tools and tool_choice: some compatible servers reject anything else
-    // (parallel_tool_calls, store, metadata ...).
+    // Only model, messages, tools and tool_choice (and the two stream fields when streaming): some
+    // compatible servers reject anything else (parallel_tool_calls, store, metadata ...).
     const request: ChatCompletionCreateParamsNonStreaming = {
       model: deps.model,
       messages: toOpenAIMessages(input.agent, input.messages),
@@ -170,24 +189,60 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
     const timeoutMs = deps.openai.timeout;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = cancelled ? AbortSignal.any([deadline, cancelled]) : deadline;
-    let completion: ChatCompletion;
+    const key = stream && deps.replies ? currentReplyStep() : undefined;
+    const writer = key ? deps.replies?.begin(key) : undefined;
+    let result: ModelStepResult | undefined;
     try {
-      completion = await deps.openai.chat.completions.create(request, { signal, timeout: timeoutMs + 1_000 });
-    } catch (err) {
-      if (cancelled?.aborted) throw cancelled.reason;
-      if (deadline.aborted) {
-        throw failure(
-          'ModelCall.Timeout',
-          `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`,
-          true,
-        );
+      let completion: ChatCompletion;
+      try {
+        const options = { signal, timeout: timeoutMs + 1_000 };
+        completion = stream
+          ? await streamed(request, options, writer)
+          : await deps.openai.chat.completions.create(request, options);
+      } catch (err) {
+        if (cancelled?.aborted) throw cancelled.reason;
+        if (deadline.aborted) {
+          throw failure(
+            'ModelCall.Timeout',
+            `The model call to ${context.baseURL} timed out after ${timeoutMs} ms`,
+            true,
+          );
+        }
+        const classified = classifyModelError(err, context);
+        if (classified instanceof ApplicationFailure) throw classified;
+        return (result = classified);
       }
-      const classified = classifyModelError(err, context);
-      if (classified instanceof ApplicationFailure) throw classified;
-      return classified;
+      return (result = normaliseCompletion(completion));
+    } finally {
+      // The final row carries exactly the text the workflow records ('' when nothing is recorded
+      // from this attempt), so a reader ends with the recorded text whatever the deltas said.
+      await writer?.finish(result ? visibleText(result) : '');
     }
-    return normaliseCompletion(completion);
   }
+
+  /** One streamed answer, assembled by the `openai` package into the ChatCompletion a non-streamed call returns. */
+  async function streamed(
+    request: ChatCompletionCreateParamsNonStreaming,
+    options: { signal: AbortSignal; timeout: number },
+    writer?: ReplyStepWriter,
+  ): Promise<ChatCompletion> {
+    // include_usage: the last chunk carries the token counts a non-streamed answer has in `usage`.
+    const params: ChatCompletionStreamParams = { ...request, stream: true, stream_options: { include_usage: true } };
+    const runner = deps.openai.chat.completions.stream(params, options);
+    if (writer) {
+      runner.on('chunk', (chunk) => {
+        for (const choice of chunk.choices) {
+          if (choice.index === 0 && choice.delta?.content) writer.push(choice.delta.content);
+        }
+      });
+    }
+    return runner.finalChatCompletion();
+  }
+}
+
+/** The text a reader of the reply stream must end with: what the workflow records from this result. */
+export function visibleText(result: ModelStepResult): string {
+  return result.text ?? '';
 }
 
 /** Calls kept from one response: more than the workflow acts on, so it can count the dropped ones. */
@@ -260,6 +315,11 @@ export function classifyModelError(err: unknown, context: ErrorContext = {}): Ap
   }
   if (err instanceof APIConnectionError) {
     return failure('ModelCall.Unreachable', `Could not reach the model server at ${endpoint}: ${upstream}`, true);
+  }
+  if (err instanceof OpenAIError && !(err instanceof APIError && err.status !== undefined)) {
+    // From inside a stream that had started (an error event, a cut connection, a stream that ended
+    // without finishing its answer): the next attempt asks again.
+    return failure('ModelCall.StreamFailed', `The model server's stream broke off: ${upstream}`, true);
   }
   if (!(err instanceof APIError) || err.status === undefined) {
     // Not from the provider (a malformed body, a network oddity): retried, within the model

@@ -56,12 +56,20 @@ export function benchActivities(
   modelBaseURL: string,
 ): { inProcess: InProcessActivities; desk: (client: Client) => DeskActivities } {
   const openai = createOpenAIClient({ apiKey: 'bench', baseURL: modelBaseURL, timeoutMs: 60_000 });
-  const { callModel } = createModelStep({ openai, model: 'bench-stub' });
+  // Not streamed (the stub answers in one JSON body): the benchmark measures orchestration, as
+  // it did before answers streamed, so its numbers stay comparable.
+  const { callModel } = createModelStep({ openai, model: 'bench-stub', stream: false });
   const { runTool } = createToolRunner(shop.store);
   return {
     inProcess: { callModel, runTool },
     desk: (client) =>
-      createActivities({ openai, model: 'bench-stub', store: shop.store, transcripts: queryTranscriptSource(client) }),
+      createActivities({
+        openai,
+        model: 'bench-stub',
+        stream: false,
+        store: shop.store,
+        transcripts: queryTranscriptSource(client),
+      }),
   };
 }
 

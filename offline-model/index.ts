@@ -9,4 +9,5 @@ export {
   type OfflineModel,
   type OfflineModelOptions,
 } from './server';
+export { completionChunks, offlineChunkDelayMs, sendEventStream, textPieces } from './stream';
 export { decide, type Decision, type WireRequest } from './policy';

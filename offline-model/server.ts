@@ -1,8 +1,9 @@
 /**
  * The offline model's HTTP face: a small OpenAI-compatible server on loopback (node:http, no
  * framework) so the desk talks to it through the real `openai` client exactly as it would talk to
- * OpenAI, Azure or Ollama. `POST /v1/chat/completions` (non-streaming) answers with what
- * `policy.ts` decides; `GET /v1/models` lists the one model. Errors use OpenAI's error body shape
+ * OpenAI, Azure or Ollama. `POST /v1/chat/completions` answers with what `policy.ts` decides, as
+ * one JSON body or, for `stream: true`, as server-sent chunks (stream.ts); `GET /v1/models` lists
+ * the one model. Errors use OpenAI's error body shape
  * so the client raises the same `APIError` subclasses.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 
 import { agentFor, decide, type WireRequest } from './policy';
+import { completionChunks, sendEventStream, type CompletionBody } from './stream';
 
 export const OFFLINE_MODEL_ID = 'offline-desk-model';
 
@@ -21,6 +23,8 @@ export interface OfflineModelOptions {
   host?: string;
   /** Called with one line per answered request (for the CLI); silent by default. */
   log?: (line: string) => void;
+  /** Pause between streamed chunks, in milliseconds (OFFLINE_MODEL_CHUNK_DELAY_MS); 0 by default. */
+  chunkDelayMs?: number;
 }
 
 export interface OfflineModel {
@@ -52,7 +56,11 @@ const requestSchema = z.looseObject({
     .array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }).optional() }))
     .nullish(),
   stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
 });
+
+/** What a route answers: one JSON body, or the chunks of a streamed answer. */
+type Answer = { json: Record<string, unknown> } | { events: Array<Record<string, unknown>> };
 
 class HttpError extends Error {
   constructor(
@@ -69,17 +77,18 @@ class HttpError extends Error {
 export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise<OfflineModel> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
+  const chunkDelayMs = opts.chunkDelayMs ?? 0;
   // Counters per server: response and tool-call ids are unique for this server's lifetime.
   let responses = 0;
   let toolCalls = 0;
 
-  function completion(body: z.infer<typeof requestSchema>): Record<string, unknown> {
+  function completion(body: z.infer<typeof requestSchema>): CompletionBody & Record<string, unknown> {
     const request = body as unknown as WireRequest;
     const decision = decide(request);
     const agent = agentFor(new Set((body.tools ?? []).flatMap((t) => (t.function ? [t.function.name] : []))));
     responses += 1;
     const promptChars = JSON.stringify(body.messages).length;
-    let message: Record<string, unknown>;
+    let message: CompletionBody['choices'][number]['message'];
     let finishReason: 'stop' | 'tool_calls';
     if (decision.kind === 'call') {
       toolCalls += 1;
@@ -116,13 +125,15 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
     };
   }
 
-  async function route(req: IncomingMessage): Promise<Record<string, unknown>> {
+  async function route(req: IncomingMessage): Promise<Answer> {
     const path = new URL(req.url ?? '/', 'http://offline').pathname.replace(/\/+$/, '');
     if (path === '/v1/models') {
       if (req.method !== 'GET') throw new HttpError(405, `Method ${req.method} not allowed on ${path}`);
       return {
-        object: 'list',
-        data: [{ id: OFFLINE_MODEL_ID, object: 'model', created: 0, owned_by: 'offline-model' }],
+        json: {
+          object: 'list',
+          data: [{ id: OFFLINE_MODEL_ID, object: 'model', created: 0, owned_by: 'offline-model' }],
+        },
       };
     }
     if (path === '/v1/chat/completions') {
@@ -138,16 +149,9 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
           where,
         );
       }
-      if (parsed.data.stream) {
-        throw new HttpError(
-          400,
-          'The offline model does not stream: send stream: false.',
-          'invalid_request_error',
-          'stream',
-          'unsupported_value',
-        );
-      }
-      return completion(parsed.data);
+      const answer = completion(parsed.data);
+      if (!parsed.data.stream) return { json: answer };
+      return { events: completionChunks(answer, { includeUsage: parsed.data.stream_options?.include_usage === true }) };
     }
     throw new HttpError(
       404,
@@ -160,7 +164,7 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
 
   const server = createServer((req, res) => {
     route(req).then(
-      (body) => send(res, 200, body),
+      (answer) => ('json' in answer ? send(res, 200, answer.json) : sendEventStream(res, answer.events, chunkDelayMs)),
       (err: unknown) => {
         const e =
           err instanceof HttpError ? err : new HttpError(500, `Offline model failure: ${String(err)}`, 'server_error');

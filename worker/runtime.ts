@@ -10,7 +10,7 @@ import { temporalSettings } from '../config/connection';
 import { createOpenAIClient } from '../activities/model';
 import { describeModelConfig, loadModelConfig } from '../activities/model-config';
 import { defaultShopLocation, isPostgresUrl, openShopStore, redactUrl, type ShopStore } from '../activities/store';
-import { startOfflineModel } from '../offline-model';
+import { offlineChunkDelayMs, startOfflineModel } from '../offline-model';
 import { refundApprovalLimitCents } from '../config/approval-policy';
 
 export interface DeskRuntime {
@@ -37,7 +37,10 @@ export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<
   const cfg = loadModelConfig(opts.env ?? process.env);
   // Read before anything starts, so a bad value is one clear line and nothing to clean up.
   const refundLimitCents = refundApprovalLimitCents(opts.env ?? process.env);
-  const offline = cfg.mode === 'offline' ? await startOfflineModel() : undefined;
+  const offline =
+    cfg.mode === 'offline'
+      ? await startOfflineModel({ chunkDelayMs: offlineChunkDelayMs(opts.env ?? process.env) })
+      : undefined;
   const openai = createOpenAIClient(offline ? { ...cfg, baseURL: offline.baseURL, apiKey: 'offline' } : cfg);
   const location = opts.shopDb ?? defaultShopLocation(opts.env ?? process.env);
   const store = await openShopStore(location).catch(async (err: unknown) => {
@@ -60,6 +63,7 @@ export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<
     activities: createActivities({
       openai,
       model: cfg.model,
+      stream: cfg.stream,
       store,
       transcripts,
       refundApprovalLimitCents: refundLimitCents,

@@ -4,6 +4,7 @@
  * to run a transaction on a `SqlSession`.
  */
 import { deleteAllRows, shopQueries, type ShopQueries } from './queries';
+import { replyChunkStore, type ReplyChunkStore } from './reply-chunks';
 import { insertSeed } from './seed';
 import type { Dialect, SqlSession } from './sql';
 
@@ -23,6 +24,8 @@ export interface ShopStore extends ShopQueries {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Deletes every shop row (tool_calls included) and inserts the seed again, in one transaction. */
   reset(): Promise<void>;
+  /** The reply stream's side channel (`reply_chunks`); not shop data, so `reset` leaves it alone. */
+  readonly replies: ReplyChunkStore;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export function storeOnBackend(backend: ShopBackend): ShopStore {
         await deleteAllRows(sql);
         await insertSeed(sql);
       }),
+    replies: replyChunkStore((mode, fn) => backend.withSession(mode, fn)),
     close: () => backend.close(),
 
     // One transaction per call, for callers outside a tool (scripts, tests).

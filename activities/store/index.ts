@@ -12,6 +12,7 @@ export {
   resetShopStore,
 } from './store';
 export type { NewAddressChange, NewCancellation, NewRefund, NewTicket, ShopQueries, ShopStore } from './store';
+export type { NewReplyChunk, ReplyChunkStore } from './reply-chunks';
 export { openSqliteStore, type SqliteShopStore } from './sqlite';
 export { openPostgresStore, redactUrl, type PostgresShopStore } from './postgres';
 export * from './types';

@@ -16,6 +16,7 @@ describe('loadModelConfig', () => {
       mode: 'offline',
       model: DEFAULT_OFFLINE_MODEL,
       timeoutMs: DEFAULT_MODEL_TIMEOUT_MS,
+      stream: true,
     });
     expect(DEFAULT_OFFLINE_MODEL).toBe('offline-desk-model');
     expect(DEFAULT_MODEL_TIMEOUT_MS).toBe(60_000);
@@ -33,6 +34,7 @@ describe('loadModelConfig', () => {
       apiKey: KEY,
       model: DEFAULT_OPENAI_MODEL,
       timeoutMs: 60_000,
+      stream: true,
     });
     expect(DEFAULT_OPENAI_MODEL).toBe('gpt-4.1-mini');
   });
@@ -51,6 +53,7 @@ describe('loadModelConfig', () => {
       baseURL: 'https://my-azure.openai.azure.com/openai/v1',
       model: 'gpt-4o',
       timeoutMs: 15_000,
+      stream: true,
     });
   });
 
@@ -60,10 +63,21 @@ describe('loadModelConfig', () => {
       baseURL: 'http://localhost:11434/v1',
       model: 'llama3.1',
       timeoutMs: 60_000,
+      stream: true,
     });
   });
 
+  it('streams unless DESK_MODEL_STREAM turns it off', () => {
+    expect(loadModelConfig({ DESK_MODEL_STREAM: 'off' }).stream).toBe(false);
+    expect(loadModelConfig({ DESK_MODEL_STREAM: 'OFF' }).stream).toBe(false);
+    expect(loadModelConfig({ DESK_MODEL_STREAM: 'false' }).stream).toBe(false);
+    expect(loadModelConfig({ DESK_MODEL_STREAM: 'on' }).stream).toBe(true);
+    expect(loadModelConfig({ DESK_MODEL_STREAM: '' }).stream).toBe(true);
+    expect(describeModelConfig(loadModelConfig({ DESK_MODEL_STREAM: 'off' }))).toContain('stream=off');
+  });
+
   it.each([
+    [{ DESK_MODEL_STREAM: 'maybe' }, /DESK_MODEL_STREAM: must be on or off.*"maybe"/],
     [{ OPENAI_BASE_URL: 'localhost:11434' }, /OPENAI_BASE_URL: must be an http\(s\) URL.*"localhost:11434"/],
     [{ OPENAI_BASE_URL: 'ftp://example.com/v1' }, /OPENAI_BASE_URL/],
     [{ OPENAI_TIMEOUT_MS: 'soon' }, /OPENAI_TIMEOUT_MS: must be a positive whole number of milliseconds.*"soon"/],

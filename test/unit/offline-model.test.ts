@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 
 import { createModelStep, createOpenAIClient } from '../../activities/model';
 import { TOOLS } from '../../activities/tools';
-import { decide, startOfflineModel, type OfflineModel } from '../../offline-model';
+import { decide, offlineChunkDelayMs, startOfflineModel, type OfflineModel } from '../../offline-model';
 import type { AgentName } from '../../agents';
 import { isToolName } from '../../activities/tools';
 import type { ChatMessage, ModelStepResult, ToolCallRequest } from '../../contract/transcript';
@@ -314,18 +314,84 @@ describe('offline model: guards and protocol', () => {
     });
   });
 
-  it('rejects stream: true with an OpenAI-style 400', async () => {
-    await expect(
-      openai.chat.completions.create({
+  it('streams a reply as server-sent chunks, word by word, with the usage chunk last and [DONE]', async () => {
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const plain = await openai.chat.completions.create({ model: 'offline-desk-model', messages });
+    const response = await fetch(`${model.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'offline-desk-model',
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const events = (await response.text()).split('\n\n').filter((e) => e !== '');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, '')) as any);
+    const pieces = chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content as string] : []));
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(pieces.join('')).toBe(plain.choices[0]!.message.content);
+    expect(chunks.at(-2).choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: expect.any(Number) } });
+    expect(chunks.slice(0, -1).every((c) => c.usage === null && c.object === 'chat.completion.chunk')).toBe(true);
+  });
+
+  it('streams a tool call as a header and argument pieces that the openai client assembles', async () => {
+    const messages = [{ role: 'user' as const, content: 'Has my order #12345 shipped?' }];
+    const tools = [
+      { type: 'function' as const, function: { name: 'transfer_to_order', parameters: { type: 'object' } } },
+    ];
+    const seen: string[] = [];
+    const runner = openai.chat.completions.stream({ model: 'offline-desk-model', messages, tools });
+    runner.on('tool_calls.function.arguments.delta', (e) => seen.push(e.arguments_delta));
+    const streamed = await runner.finalChatCompletion();
+    const plain = await openai.chat.completions.create({ model: 'offline-desk-model', messages, tools });
+    expect(seen.length).toBeGreaterThan(1);
+    expect(streamed.choices[0]!.finish_reason).toBe('tool_calls');
+    const call = (c: typeof plain) => {
+      const [first] = c.choices[0]!.message.tool_calls ?? [];
+      return first?.type === 'function' ? first.function : undefined;
+    };
+    expect(call(streamed)).toEqual(call(plain));
+    expect(JSON.parse(call(streamed)!.arguments)).toEqual({ reason: expect.stringContaining('12345') });
+    // Without include_usage there is no usage chunk.
+    expect(streamed.usage).toBeUndefined();
+  });
+
+  it('pauses between chunks when asked to (OFFLINE_MODEL_CHUNK_DELAY_MS)', async () => {
+    const slow = await startOfflineModel({ chunkDelayMs: 40 });
+    try {
+      const client = createOpenAIClient({ baseURL: slow.baseURL, timeoutMs: 5_000 });
+      const arrivals: number[] = [];
+      const runner = client.chat.completions.stream({
         model: 'offline-desk-model',
         messages: [{ role: 'user', content: 'hi' }],
-        stream: true,
-      }),
-    ).rejects.toMatchObject({ status: 400, param: 'stream' });
+      });
+      runner.on('content', () => arrivals.push(Date.now()));
+      await runner.finalChatCompletion();
+      expect(arrivals.length).toBeGreaterThan(3);
+      expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(40 * (arrivals.length - 1) - 20);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('lists its model', async () => {
     const models = await openai.models.list();
     expect(models.data.map((m) => m.id)).toEqual(['offline-desk-model']);
+  });
+});
+
+describe('OFFLINE_MODEL_CHUNK_DELAY_MS', () => {
+  it('is 0 when unset and refuses what is not a whole number of milliseconds up to 10 s', () => {
+    expect(offlineChunkDelayMs({})).toBe(0);
+    expect(offlineChunkDelayMs({ OFFLINE_MODEL_CHUNK_DELAY_MS: '25' })).toBe(25);
+    expect(() => offlineChunkDelayMs({ OFFLINE_MODEL_CHUNK_DELAY_MS: 'fast' })).toThrow(
+      /OFFLINE_MODEL_CHUNK_DELAY_MS.*"fast"/,
+    );
+    expect(() => offlineChunkDelayMs({ OFFLINE_MODEL_CHUNK_DELAY_MS: '60000' })).toThrow(/from 0 to 10000/);
   });
 });

@@ -40,7 +40,10 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
 
   it('records the applied migrations', async () => {
     const rows = await store.query('SELECT version, name FROM schema_migrations ORDER BY version');
-    expect(rows).toEqual([{ version: 1, name: 'initial shop schema' }]);
+    expect(rows).toEqual([
+      { version: 1, name: 'initial shop schema' },
+      { version: 2, name: 'reply stream side channel' },
+    ]);
   });
 
   it('seeds alice and bob with their orders', async () => {
@@ -103,7 +106,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     store = await openShopStore(shop.location);
     expect(await store.refundedCents('12345')).toBe(1000);
     expect((await store.counts()).orders).toBe(9);
-    expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
+    expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 2 }]);
   });
 
   // SQLite's equivalent (BEGIN IMMEDIATE around the migration) is only meaningful across
@@ -117,7 +120,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
       ]);
       try {
         expect((await others[0]!.counts()).orders).toBe(9);
-        expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
+        expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 2 }]);
       } finally {
         await Promise.all(others.map((s) => s.close()));
       }

@@ -23,6 +23,20 @@ function turnOver(transcript: ChatMessage[]): boolean {
   return !!last && (last.role === 'event' || (last.role === 'assistant' && !last.toolCalls?.length && !!last.content));
 }
 
+/**
+ * A step's final text is exactly what the workflow records: once an assistant message of the current
+ * turn (after the customer's last message) says the same, the preview has nothing left to show. The
+ * side channel and the recorded state are read one after the other, so either can come first.
+ */
+function recorded(text: string, transcript: ChatMessage[]): boolean {
+  for (let i = transcript.length - 1; i >= 0; i--) {
+    const m = transcript[i]!;
+    if (m.role === 'user') return false;
+    if (m.role === 'assistant' && m.content === text) return true;
+  }
+  return false;
+}
+
 interface Preview extends PartialReply {
   /** The transcript's length when this step's last chunk came: once it grows, the recorded reply is in. */
   lengthAtFinal?: number;
@@ -36,7 +50,7 @@ function useLive(id: string) {
   useEffect(() => {
     setView(undefined);
     setPreview(undefined);
-    let length = 0;
+    let transcript: ChatMessage[] = [];
     let current: Preview | undefined;
     const show = (p: Preview | undefined) => {
       current = p;
@@ -47,15 +61,19 @@ function useLive(id: string) {
     source.onerror = () => setConnected(false);
     source.addEventListener('snapshot', (e) => {
       const { view } = JSON.parse((e as MessageEvent<string>).data) as Extract<LiveEvent, { type: 'snapshot' }>;
-      length = view.transcript.length;
+      transcript = view.transcript;
       setView(view);
       setProblem('');
       if (!current) return;
-      if (current.final ? length > (current.lengthAtFinal ?? length) : turnOver(view.transcript)) show(undefined);
+      const done = current.final
+        ? transcript.length > (current.lengthAtFinal ?? transcript.length) || recorded(current.text, transcript)
+        : turnOver(transcript);
+      if (done) show(undefined);
     });
     source.addEventListener('partial', (e) => {
       const { partial } = JSON.parse((e as MessageEvent<string>).data) as Extract<LiveEvent, { type: 'partial' }>;
-      show({ ...partial, ...(partial.final && { lengthAtFinal: length }) });
+      if (partial.final && recorded(partial.text, transcript)) show(undefined);
+      else show({ ...partial, ...(partial.final && { lengthAtFinal: transcript.length }) });
     });
     source.addEventListener('problem', (e) => {
       setProblem((JSON.parse((e as MessageEvent<string>).data) as Extract<LiveEvent, { type: 'problem' }>).message);

@@ -23,22 +23,14 @@ import { startWithMessage } from '../../client/conversations';
 import type { ChatMessage } from '../../contract/transcript';
 import { startOfflineModel, type OfflineModel } from '../../offline-model';
 import { historyQuery } from '../../workflows/messages';
-import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
+import { spawnWorker, usePrivateServer, type WorkerProcess } from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
-let server: PrivateServer;
+const server = usePrivateServer();
 let dir: string;
 let worker: WorkerProcess | undefined;
 let reader: ReplyStreamReader | undefined;
-
-beforeAll(async () => {
-  server = await startPrivateServer();
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'desk-e2e-stream-'));

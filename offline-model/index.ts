@@ -9,5 +9,5 @@ export {
   type OfflineModel,
   type OfflineModelOptions,
 } from './server';
-export { completionChunks, offlineChunkDelayMs, sendEventStream, textPieces } from './stream';
+export { completionChunks, offlineChunkDelayMs, sendEventStream, textPieces, type CompletionBody } from './stream';
 export { decide, type Decision, type WireRequest } from './policy';

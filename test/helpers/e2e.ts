@@ -53,6 +53,18 @@ export async function startPrivateServer(opts: { ui?: boolean } = {}): Promise<P
   };
 }
 
+/** Registers a test file's hooks: one private dev server (startPrivateServer) for the whole file. */
+export function usePrivateServer(): PrivateServer {
+  const ctx = {} as PrivateServer;
+  beforeAll(async () => {
+    Object.assign(ctx, await startPrivateServer());
+  }, 120_000);
+  afterAll(async () => {
+    await ctx.stop?.();
+  });
+  return ctx;
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   /** Everything the worker printed so far. */

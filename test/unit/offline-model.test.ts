@@ -357,8 +357,16 @@ describe('offline model: guards and protocol', () => {
     };
     expect(call(streamed)).toEqual(call(plain));
     expect(JSON.parse(call(streamed)!.arguments)).toEqual({ reason: expect.stringContaining('12345') });
-    // Without include_usage there is no usage chunk.
+    // Without include_usage there is no usage chunk; with it, the assembled completion has the counts.
     expect(streamed.usage).toBeUndefined();
+    const counted = await openai.chat.completions
+      .stream({ model: 'offline-desk-model', messages, tools, stream_options: { include_usage: true } })
+      .finalChatCompletion();
+    expect(counted.usage).toEqual({
+      prompt_tokens: plain.usage!.prompt_tokens,
+      completion_tokens: expect.any(Number),
+      total_tokens: plain.usage!.prompt_tokens + counted.usage!.completion_tokens,
+    });
   });
 
   it('pauses between chunks when asked to (OFFLINE_MODEL_CHUNK_DELAY_MS)', async () => {

@@ -14,6 +14,7 @@ export const DEFAULT_CONSOLE_PORT = 4100;
 
 export interface StartedConsole {
   console: RunningConsole;
+  client: Client;
   /** The URL to open: with the token in its fragment when the token was generated here. */
   openUrl: string;
   tokenGenerated: boolean;
@@ -49,6 +50,7 @@ export async function startConsoleFromEnv(opts: {
   });
   return {
     console: running,
+    client: opts.client,
     openUrl: generated ? `${running.url}#token=${token}` : running.url,
     tokenGenerated: generated,
     host,

@@ -108,7 +108,8 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
   const hub = new LiveHub({ client: opts.client, streams: opts.streams, intervalMs: opts.intervalMs });
   const client = opts.client;
 
-  const app = fastify({ logger: false, bodyLimit: 256 * 1024 });
+  // forceCloseConnections: close() also ends the live streams, which never end by themselves.
+  const app = fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: true });
   await app.register(fastifySse, { heartbeatInterval: 15_000 });
 
   let hosts: string[] = [];

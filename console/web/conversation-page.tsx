@@ -231,23 +231,18 @@ function Approvals({ id, view }: { id: string; view: ConversationView }) {
                     value={note}
                     onInput={(e) => setNote(e.currentTarget.value)}
                   />
-                  <button
-                    type="button"
-                    name="approve"
-                    disabled={action.busy}
-                    onClick={() => void decide(a.id, 'approve')}
-                  >
-                    Approve
-                  </button>
-                  <button
-                    type="button"
-                    name="reject"
-                    class="danger"
-                    disabled={action.busy}
-                    onClick={() => void decide(a.id, 'reject')}
-                  >
-                    Reject
-                  </button>
+                  {(['approve', 'reject'] as const).map((decision) => (
+                    <button
+                      key={decision}
+                      type="button"
+                      name={decision}
+                      class={decision === 'reject' ? 'danger' : undefined}
+                      disabled={action.busy}
+                      onClick={() => void decide(a.id, decision)}
+                    >
+                      {decision === 'approve' ? 'Approve' : 'Reject'}
+                    </button>
+                  ))}
                 </div>
               )}
             </li>

@@ -192,6 +192,7 @@ const pageGlobal = <T>(page: Page, name: string) =>
     await page.click('button:has-text("Send")');
     // Reload as soon as the reply starts to stream: the page reconnects mid-turn.
     await page.locator('[data-testid="partial-reply"]').waitFor({ timeout: 30_000 });
+    await screenshot('streaming.png');
     await page.reload();
     const shown = await settles(id, 3);
     expect(shown).toHaveLength(3);

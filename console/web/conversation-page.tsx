@@ -13,7 +13,7 @@ import type {
   LiveEvent,
   PartialReply,
 } from '../api-types';
-import { conversationUrl, post } from './api';
+import { conversationUrl, get, post } from './api';
 import { AgentBadge, ErrorLine, PathView, formatCents } from './parts';
 import { Transcript } from './transcript';
 
@@ -58,7 +58,16 @@ function useLive(id: string) {
     };
     const source = new EventSource(`${conversationUrl(id)}/live`);
     source.onopen = () => setConnected(true);
-    source.onerror = () => setConnected(false);
+    source.onerror = () => {
+      setConnected(false);
+      // A refused stream (an unknown conversation, Temporal out of reach) is not retried by the
+      // browser: ask for the conversation once, to show why.
+      if (source.readyState === EventSource.CLOSED)
+        get(conversationUrl(id)).then(
+          () => setProblem('the live stream closed; reload the page'),
+          (err: Error) => setProblem(err.message),
+        );
+    };
     source.addEventListener('snapshot', (e) => {
       const { view } = JSON.parse((e as MessageEvent<string>).data) as Extract<LiveEvent, { type: 'snapshot' }>;
       transcript = view.transcript;

@@ -224,6 +224,11 @@ const pageGlobal = <T>(page: Page, name: string) =>
     await page.fill('header input[name="token"]', TOKEN);
     await page.click('header button:has-text("Use token")');
     expect((await recorded(id)).transcript).toHaveLength(before);
+    // A conversation that does not exist says so, rather than loading forever.
+    await page.goto(`${consoleServer.url}#/c/conversation-nobody-00000000`);
+    await page
+      .locator('[role="alert"]', { hasText: 'no conversation with id conversation-nobody-00000000' })
+      .waitFor({ timeout: 10_000 });
   });
 
   test('a refund above the limit waits; the list finds it; approving it on the page makes the refund once', async () => {

@@ -319,7 +319,11 @@ export function classifyModelError(err: unknown, context: ErrorContext = {}): Ap
   if (err instanceof OpenAIError && !(err instanceof APIError && err.status !== undefined)) {
     // From inside a stream that had started (an error event, a cut connection, a stream that ended
     // without finishing its answer): the next attempt asks again.
-    return failure('ModelCall.StreamFailed', `The model server's stream broke off: ${upstream}`, true);
+    return failure(
+      'ModelCall.StreamFailed',
+      `The model server's stream broke off: ${upstream} (an endpoint that cannot stream needs DESK_MODEL_STREAM=off)`,
+      true,
+    );
   }
   if (!(err instanceof APIError) || err.status === undefined) {
     // Not from the provider (a malformed body, a network oddity): retried, within the model

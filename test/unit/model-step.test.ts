@@ -45,6 +45,8 @@ interface Scripted {
   hang?: boolean;
   /** Raw server-sent events to answer with (`data: …` without the blank line), whatever the request asked. */
   events?: string[];
+  /** Answer a `stream: true` request with one JSON body anyway, as some servers do. */
+  ignoreStream?: boolean;
   /** After the events, keep the connection open (true) or cut it (`cut`) instead of ending the response. */
   after?: 'hang' | 'cut';
 }
@@ -74,7 +76,7 @@ async function fakeServer(script: (body: Record<string, any>) => Scripted): Prom
       if (answer.hang) return;
       const events =
         answer.events ??
-        (body.stream && (answer.status ?? 200) === 200
+        (body.stream && !answer.ignoreStream && (answer.status ?? 200) === 200
           ? completionChunks(answer.body as CompletionBody, {
               includeUsage: body.stream_options?.include_usage === true,
             })
@@ -544,6 +546,14 @@ describe('callModel: streaming', () => {
     expect(failure.nonRetryable).toBe(false);
     expect(seen.deltas).toEqual(['Half ']);
     expect(seen.finals).toEqual(['']);
+  });
+
+  it('an endpoint that answers a stream request with one JSON body fails retryably and names DESK_MODEL_STREAM=off', async () => {
+    const step = await stepAgainst(() => ({ ...completion({ content: 'Hi!' }), ignoreStream: true }));
+    const failure = await failureOf(activity().run(step.callModel, hello));
+    expect(failure.type).toBe('ModelCall.StreamFailed');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toContain('DESK_MODEL_STREAM=off');
   });
 
   it('a stream that stops sending is a retryable Timeout', async () => {

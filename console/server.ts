@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { AGENT_NAMES } from '../agents';
 import { SEED_CUSTOMERS } from '../activities/store/seed';
 import type { ReplyStreamReader } from '../activities/reply-stream';
-import { BOUNDS, LIMIT_RANGES } from '../contract/limits';
+import { BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES } from '../contract/limits';
 import { endSignal, rollbackSignal } from '../workflows/messages';
 import {
   checkDecisionShape,
@@ -124,12 +124,14 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
     return payload;
   });
 
-  app.setErrorHandler(async (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof Refused) return reply.code(err.status).send({ error: err.message });
     const fastifyError = err as { statusCode?: number; code?: string; message?: string };
     if (fastifyError.code?.startsWith('FST_'))
       return reply.code(fastifyError.statusCode ?? 400).send({ error: fastifyError.message ?? 'bad request' });
-    const explained = await explain(err, { client, address: opts.temporalAddress ?? '?' });
+    // With the conversation's id, "not found" can be told apart from "closed".
+    const conversationId = (req.params as { id?: string } | undefined)?.id;
+    const explained = await explain(err, { client, address: opts.temporalAddress ?? '?', conversationId });
     return reply.code(HTTP_STATUS[explained.exitCode] ?? 500).send({ error: explained.message });
   });
 
@@ -168,11 +170,15 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
 
   app.post('/api/conversations', async (req, reply) => {
     const body = parse(startBody, req.body, 'bad start request');
-    const input = withEnvPolicy({ customerId: checkCustomerId(body.customerId.trim()) });
+    const input = withEnvPolicy({ customerId: checkCustomerId(body.customerId) });
     if (body.message === undefined || body.message.trim() === '') {
       const handle = await startConversation(client, input);
       return reply.code(201).send({ id: handle.workflowId });
     }
+    // Against the limit the new conversation will have: a message its validator would refuse must
+    // not leave an empty conversation behind.
+    const checked = checkMessage({ text: body.message }, DEFAULT_LIMITS.maxMessageChars);
+    if (!checked.ok) throw new InvalidInputError(`message rejected: ${checked.error}`);
     // Returns once the message is accepted: the page watches the reply arrive.
     const handle = await startWithMessageAccepted(client, input, body.message);
     return reply.code(201).send({ id: handle.workflowId });
@@ -197,8 +203,6 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
   app.post<{ Params: { id: string } }>('/api/conversations/:id/messages', async (req) => {
     const id = conversationId(req.params.id);
     const { text } = parse(sendMessageInputSchema, req.body, 'bad message');
-    const checked = checkMessage({ text }, LIMIT_RANGES.maxMessageChars[1]);
-    if (!checked.ok) throw new InvalidInputError(`message rejected: ${checked.error}`);
     return sendMessage(conversationHandle(client, id), text);
   });
 
@@ -208,18 +212,14 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
     const clean = reason?.toWellFormed().trim();
     if (clean && clean.length > BOUNDS.maxReasonChars)
       throw new Refused(`the reason is ${clean.length} characters long; the limit is ${BOUNDS.maxReasonChars}`);
-    const handle = conversationHandle(client, id);
-    await handle.describe();
-    await handle.signal(rollbackSignal, clean ? { reason: clean } : {});
+    await conversationHandle(client, id).signal(rollbackSignal, clean ? { reason: clean } : {});
     return { id, rollback: 'requested', reason: clean || 'rollback requested' };
   });
 
   app.post<{ Params: { id: string } }>('/api/conversations/:id/end', async (req) => {
     const id = conversationId(req.params.id);
     parse(emptyBody, req.body, 'bad end request');
-    const handle = conversationHandle(client, id);
-    await handle.describe();
-    await handle.signal(endSignal);
+    await conversationHandle(client, id).signal(endSignal);
     return { id, ended: true };
   });
 
@@ -234,11 +234,10 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
     },
   );
 
-  const address = await app.listen({ host, port: opts.port ?? 0 });
+  await app.listen({ host, port: opts.port ?? 0 });
   const port = (app.server.address() as { port: number }).port;
   hosts = allowedHosts(host, port);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
-  void address;
   return {
     app,
     url,

@@ -211,10 +211,10 @@ describe('input is checked with the API schemas; the error is one line and nothi
       /Unrecognized key: "admin"/,
     ],
     [
-      'a first message over the longest limit',
+      "a first message over the new conversation's limit (nothing is started)",
       '/api/conversations',
-      { customerId: 'alice', message: 'x'.repeat(32_001) },
-      /^message rejected: the message is 32001 characters long/,
+      { customerId: 'alice', message: 'x'.repeat(8_001) },
+      /^message rejected: the message is 8001 characters long; the limit is 8000$/,
     ],
     ['an empty message', 'messages', { text: '   ' }, /^message rejected: the message is empty$/],
     ['a message that is not a string', 'messages', { text: 42 }, /^bad message: text:/],

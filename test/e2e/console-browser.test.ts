@@ -190,9 +190,15 @@ const pageGlobal = <T>(page: Page, name: string) =>
     const id = currentId();
     await page.fill('textarea[name="message"]', 'Where is my order #12345 now?');
     await page.click('button:has-text("Send")');
-    // Reload as soon as the reply starts to stream: the page reconnects mid-turn.
-    await page.locator('[data-testid="partial-reply"]').waitFor({ timeout: 30_000 });
-    await screenshot('streaming.png');
+    // Reload as soon as the page shows the message: its turn (two model steps, streamed at
+    // CHUNK_DELAY_MS a piece) is still running, so the page reconnects mid-turn. Waiting for the
+    // preview instead would be racy: when the console reads the recorded reply in the same poll as the
+    // step's last chunks, it rightly shows no preview at all.
+    await page.locator('.msg.customer', { hasText: 'Where is my order #12345 now?' }).waitFor({ timeout: 30_000 });
+    const atReload = (await recorded(id)).transcript;
+    const last = atReload[atReload.length - 1]!;
+    expect(last.role === 'assistant' && !last.toolCalls?.length).toBe(false); // no reply yet: mid-turn
+    if (await page.locator('[data-testid="partial-reply"]').isVisible()) await screenshot('streaming.png');
     await page.reload();
     const shown = await settles(id, 3);
     expect(shown).toHaveLength(3);

@@ -14,6 +14,7 @@ import {
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +31,7 @@ import {
   FAILURE,
   HANDOFF_COUNT,
   PENDING_APPROVALS,
+  USAGE_MEMO,
   decideApprovalUpdate,
   endSignal,
   historyQuery,
@@ -41,6 +43,8 @@ import {
   type ConversationSnapshot,
   type SendMessageInput,
 } from './messages';
+import { ENTRY_AGENT } from '../agents';
+import { formatCounts, usageMemo } from '../contract/usage';
 import { checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from './schemas';
 import {
   applyRollback,
@@ -51,6 +55,7 @@ import {
   statistics,
   type ConversationState,
 } from './state';
+import { deskMetrics } from './telemetry';
 import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn';
 
 export { CANNED } from './turn';
@@ -110,6 +115,7 @@ function registerHandlers(live: Live): Gate {
     if (live.state.status !== 'open') return;
     const reason = rollbackReason(arg);
     if (idle()) {
+      deskMetrics.rollback(live.state.currentAgent, live.state.currentAgent === ENTRY_AGENT);
       live.state = applyRollback(live.state, reason, now());
       live.publish();
     } else {
@@ -238,6 +244,7 @@ function publisher(current: () => ConversationState): () => void {
   // PendingApprovals is upserted only once a conversation has had an approval, so conversations
   // without one (and their recorded histories) issue exactly the commands they always did.
   let publishedAwaiting: number | undefined;
+  let publishedUsageSteps: number | undefined;
   return () => {
     const state = current();
     const stats = statistics(state);
@@ -257,13 +264,21 @@ function publisher(current: () => ConversationState): () => void {
       }
     }
     setCurrentDetails(
-      `Current agent: **${state.currentAgent}** (${state.status})\n\nPath: ${stats.path}\n\nTurns: ${state.turn}, handoffs: ${stats.totalHandoffs}, rollbacks: ${stats.rollbacks}`,
+      `Current agent: **${state.currentAgent}** (${state.status})\n\nPath: ${stats.path}\n\nTurns: ${state.turn}, handoffs: ${stats.totalHandoffs}, rollbacks: ${stats.rollbacks}${usageDetails(state)}`,
     );
+    // The usage memo lets `list` show tokens and cost without querying every conversation. Only once
+    // a step has reported usage, and only on change: conversations (and recorded histories) from
+    // before it issue exactly the commands they always did.
+    const usage = state.usage && usageMemo(state.usage);
+    if (usage && usage.steps !== publishedUsageSteps) {
+      upsertMemo({ [USAGE_MEMO]: usage });
+      publishedUsageSteps = usage.steps;
+    }
   };
 }
 
 function snapshot(state: ConversationState, limits: ConversationLimits, policy: ApprovalPolicy): ConversationSnapshot {
-  const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded } = state;
+  const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded, usage } = state;
   const all = state.approvals ?? [];
   const approvals = [...all.filter(isAwaiting), ...all.filter((a) => !isAwaiting(a))];
   return {
@@ -278,6 +293,7 @@ function snapshot(state: ConversationState, limits: ConversationLimits, policy: 
     policy,
     approvals,
     ...(approvalsFolded && { approvalsFolded }),
+    ...(usage && { usage }),
   };
 }
 
@@ -301,4 +317,11 @@ function validateMessage(arg: unknown, state: ConversationState, limits: Convers
   if (state.status !== 'open') reject('this conversation is closed; start a new one');
   const checked = checkMessage(arg, limits.maxMessageChars);
   if (!checked.ok) reject(checked.error);
+}
+
+/** The current details' usage paragraph: the conversation's tokens and cost, then each agent's. */
+function usageDetails(state: ConversationState): string {
+  if (!state.usage) return '';
+  const agents = Object.entries(state.usage.byAgent).map(([agent, counts]) => `${agent}: ${formatCounts(counts)}`);
+  return `\n\nTokens: ${formatCounts(state.usage.total)}\n\n${agents.join('\n\n')}`;
 }

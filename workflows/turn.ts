@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
 import { formatCents } from '../contract/refunds';
+import type { StepUsage } from '../contract/usage';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
 import type {
@@ -51,6 +52,7 @@ import {
   decideCall,
   recordGuard,
   recordRefusedHandoff,
+  recordUsage,
   startTurn,
   type CallDecision,
   type ConversationState,
@@ -58,6 +60,7 @@ import {
   type TurnProgress,
 } from './state';
 import { modelStepSummary, toolCallSummary } from './summaries';
+import { deskMetrics, inSpan, instantSpan } from './telemetry';
 
 /** Replies the desk gives on its own, when no model reply can be used. */
 export const CANNED = {
@@ -102,8 +105,34 @@ export interface Live {
 
 type StepOutcome = ModelStepResult | { kind: 'interrupted' } | { kind: 'failed'; error: string };
 
-/** Answers one customer message (already validated and cleaned). */
-export async function runTurn(live: Live, text: string): Promise<AgentReply> {
+/**
+ * Answers one customer message (already validated and cleaned), in the turn's span: with tracing
+ * on, the model steps, tool calls and handoffs below are its children, under the client's call.
+ */
+export function runTurn(live: Live, text: string): Promise<AgentReply> {
+  const attributes = {
+    'gen_ai.conversation.id': live.workflowId,
+    'desk.turn': live.state.turn + 1,
+    'desk.agent.start': live.state.currentAgent,
+  };
+  return inSpan('turn', attributes, async (span) => {
+    const reply = await answer(live, text);
+    span.setAttributes({
+      'desk.agent.end': reply.agent,
+      'desk.handoffs': reply.events.filter((e) => e.type === 'handoff').length,
+      'desk.model_steps': reply.events.filter((e) => e.type === 'model_step').length,
+      ...guardOf(reply),
+    });
+    return reply;
+  });
+}
+
+function guardOf(reply: AgentReply): { 'desk.guard'?: string } {
+  const guard = reply.events.find((e) => e.type === 'guard');
+  return guard ? { 'desk.guard': guard.limit } : {};
+}
+
+async function answer(live: Live, text: string): Promise<AgentReply> {
   live.state = boundTranscript(startTurn(live.state, text), live.limits.maxTranscriptBytes);
   const turn = live.state.turn;
   const events: TurnEvent[] = [];
@@ -115,6 +144,7 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
   };
   const guard = (limit: GuardLimit): AgentReply => {
     live.state = recordGuard(live.state, limit, now());
+    deskMetrics.guard(live.state.currentAgent, limit);
     events.push({ type: 'guard', agent: live.state.currentAgent, limit });
     return finish(live.state.currentAgent, GUARD_REPLY[limit]);
   };
@@ -124,6 +154,8 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
     takeRollback(live, events);
     const agent = live.state.currentAgent;
     const result = await modelStep(live, agent);
+    const usage = 'usage' in result ? result.usage : undefined;
+    if (usage) live.state = recordUsage(live.state, agent, usage);
     if (result.kind === 'interrupted' || result.kind === 'failed') {
       events.push({
         type: 'model_step',
@@ -135,12 +167,12 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
       continue; // the loop's head applies the rollback; the receptionist takes the next step
     }
     if (result.kind !== 'tool_calls') {
-      events.push({ type: 'model_step', agent, outcome: result.kind });
+      events.push({ type: 'model_step', agent, outcome: result.kind, ...(usage && { usage }) });
       return finish(agent, result.text);
     }
     const acted = await actOnCalls(
       live,
-      { agent, step, text: result.text, calls: result.calls },
+      { agent, step, text: result.text, calls: result.calls, usage },
       { handoffs: progress.handoffs },
       events,
     );
@@ -161,6 +193,7 @@ export function takeRollback(live: Live, events: TurnEvent[]): void {
   live.pendingRollback = undefined;
   const from = live.state.currentAgent;
   live.state = applyRollback(live.state, reason, now());
+  deskMetrics.rollback(from, from === ENTRY_AGENT);
   events.push({ type: 'rollback', from, to: ENTRY_AGENT, reason, noop: from === ENTRY_AGENT });
   live.publish();
 }
@@ -225,7 +258,7 @@ function modelStepRequest(live: Live, agent: AgentName): ModelStepRequest {
  */
 async function actOnCalls(
   live: Live,
-  response: { agent: AgentName; step: number; text: string | null; calls: ModelToolCall[] },
+  response: { agent: AgentName; step: number; text: string | null; calls: ModelToolCall[]; usage?: StepUsage },
   start: TurnProgress,
   events: TurnEvent[],
 ): Promise<TurnProgress & { guard?: GuardLimit }> {
@@ -240,6 +273,7 @@ async function actOnCalls(
     agent,
     outcome: 'tool_calls',
     ...(bounded.dropped > 0 && { droppedCalls: bounded.dropped }),
+    ...(response.usage && { usage: response.usage }),
   });
   live.state = appendMessages(live.state, {
     role: 'assistant',
@@ -287,6 +321,8 @@ async function actOnCalls(
         `${live.workflowId}:${turn}:${step}:${index}`,
       );
     record(live, agent, call, decision, result, events);
+    if (decision.kind === 'run' && call.name === REFUND_TOOL)
+      deskMetrics.refund(agent, requested ? 'approval_requested' : result);
     if (requested) {
       const a = requested.approval;
       events.push({
@@ -328,6 +364,14 @@ function record(
       break;
     case 'handoff':
       live.state = applyHandoff(live.state, decision.to, decision.reason, now());
+      instantSpan(`handoff ${agent} -> ${decision.to}`, {
+        'gen_ai.conversation.id': live.workflowId,
+        'desk.handoff.from': agent,
+        'desk.handoff.to': decision.to,
+        'desk.handoff.reason': decision.reason,
+        'desk.turn': live.state.turn,
+      });
+      deskMetrics.handoff(agent, decision.to);
       events.push({ type: 'handoff', from: agent, to: decision.to, reason: decision.reason });
       live.publish();
       break;
@@ -378,6 +422,7 @@ export async function runDecision(live: Live, d: ApprovalDecision): Promise<Appr
       },
     );
     live.state = recordRefund(live.state, decided.id, result);
+    deskMetrics.refund(decided.agent, result);
   }
   const approval = findApproval(live.state, d.approvalId) ?? decided;
   const text = decisionMessage(approval);
@@ -399,6 +444,28 @@ export function applyDueDeadlines(live: Live): void {
 }
 
 async function runToolCall(
+  live: Live,
+  agent: AgentName,
+  call: ToolCallRequest,
+  summary: string | undefined,
+  idempotencyKey: string,
+  approval?: { id: string; by: string },
+): Promise<ToolRunResult> {
+  const attributes = {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': call.name,
+    'gen_ai.tool.call.id': call.id,
+    'gen_ai.agent.name': agent,
+    'gen_ai.conversation.id': live.workflowId,
+  };
+  return inSpan(`execute_tool ${call.name}`, attributes, async (span) => {
+    const result = await toolActivity(live, agent, call, summary, idempotencyKey, approval);
+    span.setAttributes(result.ok ? { 'desk.tool.ok': true } : { 'desk.tool.ok': false, 'desk.tool.refusal': result.code });
+    return result;
+  });
+}
+
+async function toolActivity(
   live: Live,
   agent: AgentName,
   call: ToolCallRequest,

@@ -97,6 +97,9 @@ function completion(message: Record<string, unknown>, finishReason = 'stop'): Sc
   };
 }
 
+/** What `completion()`'s usage becomes: the configured model's name, no price table (so no cost). */
+const STEP_USAGE = { model: MODEL, inputTokens: 10, outputTokens: 5, cachedInputTokens: 0 };
+
 function apiError(
   status: number,
   message: string,
@@ -148,7 +151,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('callModel: requests and results', () => {
   it('returns a plain reply and sends only model, messages, tools and tool_choice', async () => {
     const step = await stepAgainst(() => completion({ content: 'Hi! How can I help?' }));
-    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: 'Hi! How can I help?' });
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: 'Hi! How can I help?', usage: STEP_USAGE });
 
     const request = server!.requests[0]!;
     expect(Object.keys(request).sort()).toEqual(['messages', 'model', 'tool_choice', 'tools']);
@@ -199,6 +202,7 @@ describe('callModel: requests and results', () => {
       kind: 'tool_calls',
       text: 'Let me check that order.',
       calls: [{ id: 'call_abc', name: 'get_order_status', arguments: '{"order_id":"12345"}', summary: 'order 12345' }],
+      usage: STEP_USAGE,
     });
 
     const request = server!.requests[0]!;
@@ -264,6 +268,7 @@ describe('callModel: requests and results', () => {
       kind: 'tool_calls',
       text: null,
       calls: [{ id: 'call_1', name: 'transfer_to_billing', arguments: '{"reason":"Customer wants a refund"}' }],
+      usage: STEP_USAGE,
     });
     expect((server!.requests[0]!.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual([
       'transfer_to_order',
@@ -288,12 +293,13 @@ describe('callModel: requests and results', () => {
       kind: 'tool_calls',
       text: null,
       calls: [{ id: 'call_x', name: 'get_order_status', arguments: '{"order_id": 123' }],
+      usage: STEP_USAGE,
     });
   });
 
   it('maps finish_reason content_filter to the canned refusal', async () => {
     const step = await stepAgainst(() => completion({ content: null }, 'content_filter'));
-    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY, usage: STEP_USAGE });
   });
 
   it("maps Azure's 400 content_filter to the canned refusal, not a failure", async () => {
@@ -309,12 +315,12 @@ describe('callModel: requests and results', () => {
 
   it("returns the model's own refusal text", async () => {
     const step = await stepAgainst(() => completion({ content: null, refusal: "I can't help with that." }));
-    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: "I can't help with that." });
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: "I can't help with that.", usage: STEP_USAGE });
   });
 
   it('answers an empty completion with a polite reply instead of failing', async () => {
     const step = await stepAgainst(() => completion({ content: '' }));
-    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: EMPTY_REPLY });
+    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: EMPTY_REPLY, usage: STEP_USAGE });
   });
 });
 

@@ -34,37 +34,35 @@ export function tracedModelStep(
       'gen_ai.agent.name': input.agent,
       ...server,
     };
-    return trace
-      .getTracer('durable-service-desk')
-      .startActiveSpan(`chat ${t.model}`, { attributes }, async (span) => {
-        let outcome = 'failed';
-        try {
-          const result = await step(input);
-          outcome = result.kind;
-          const u = result.usage;
-          span.setAttributes({
-            'gen_ai.response.finish_reasons': [result.kind === 'tool_calls' ? 'tool_calls' : 'stop'],
-            'desk.step.outcome': result.kind,
-            ...(u && {
-              'gen_ai.response.model': u.model,
-              'gen_ai.usage.input_tokens': u.inputTokens,
-              'gen_ai.usage.output_tokens': u.outputTokens,
-              'gen_ai.usage.cache_read.input_tokens': u.cachedInputTokens,
-              'desk.usage.estimated': u.estimated === true,
-              ...(u.costUsd !== undefined && { 'desk.cost_usd': u.costUsd }),
-            }),
-          });
-          recordStep(input.agent, t.model, outcome, performance.now() - started, result);
-          return result;
-        } catch (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-          span.setAttribute('error.type', (err as { type?: string }).type ?? (err as Error).name ?? 'Error');
-          recordStep(input.agent, t.model, outcome, performance.now() - started, undefined);
-          throw err;
-        } finally {
-          span.end();
-        }
-      });
+    return trace.getTracer('durable-service-desk').startActiveSpan(`chat ${t.model}`, { attributes }, async (span) => {
+      let outcome = 'failed';
+      try {
+        const result = await step(input);
+        outcome = result.kind;
+        const u = result.usage;
+        span.setAttributes({
+          'gen_ai.response.finish_reasons': [result.kind === 'tool_calls' ? 'tool_calls' : 'stop'],
+          'desk.step.outcome': result.kind,
+          ...(u && {
+            'gen_ai.response.model': u.model,
+            'gen_ai.usage.input_tokens': u.inputTokens,
+            'gen_ai.usage.output_tokens': u.outputTokens,
+            'gen_ai.usage.cache_read.input_tokens': u.cachedInputTokens,
+            'desk.usage.estimated': u.estimated === true,
+            ...(u.costUsd !== undefined && { 'desk.cost_usd': u.costUsd }),
+          }),
+        });
+        recordStep(input.agent, t.model, outcome, performance.now() - started, result);
+        return result;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        span.setAttribute('error.type', (err as { type?: string }).type ?? (err as Error).name ?? 'Error');
+        recordStep(input.agent, t.model, outcome, performance.now() - started, undefined);
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
   };
 }
 

@@ -460,7 +460,9 @@ async function runToolCall(
   };
   return inSpan(`execute_tool ${call.name}`, attributes, async (span) => {
     const result = await toolActivity(live, agent, call, summary, idempotencyKey, approval);
-    span.setAttributes(result.ok ? { 'desk.tool.ok': true } : { 'desk.tool.ok': false, 'desk.tool.refusal': result.code });
+    span.setAttributes(
+      result.ok ? { 'desk.tool.ok': true } : { 'desk.tool.ok': false, 'desk.tool.refusal': result.code },
+    );
     return result;
   });
 }

@@ -151,7 +151,11 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('callModel: requests and results', () => {
   it('returns a plain reply and sends only model, messages, tools and tool_choice', async () => {
     const step = await stepAgainst(() => completion({ content: 'Hi! How can I help?' }));
-    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: 'Hi! How can I help?', usage: STEP_USAGE });
+    await expect(step.callModel(hello)).resolves.toEqual({
+      kind: 'reply',
+      text: 'Hi! How can I help?',
+      usage: STEP_USAGE,
+    });
 
     const request = server!.requests[0]!;
     expect(Object.keys(request).sort()).toEqual(['messages', 'model', 'tool_choice', 'tools']);
@@ -315,7 +319,11 @@ describe('callModel: requests and results', () => {
 
   it("returns the model's own refusal text", async () => {
     const step = await stepAgainst(() => completion({ content: null, refusal: "I can't help with that." }));
-    await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: "I can't help with that.", usage: STEP_USAGE });
+    await expect(step.callModel(hello)).resolves.toEqual({
+      kind: 'refusal',
+      text: "I can't help with that.",
+      usage: STEP_USAGE,
+    });
   });
 
   it('answers an empty completion with a polite reply instead of failing', async () => {

@@ -31,7 +31,11 @@ function answer(usage: unknown, model = 'gpt-4.1-mini-2025-04-14'): ChatCompleti
 describe('a model step reads usage', () => {
   it('takes prompt, completion and cached prompt tokens and prices them from the table', () => {
     const usage = completionUsage(
-      answer({ prompt_tokens: 1_000_000, completion_tokens: 500_000, prompt_tokens_details: { cached_tokens: 400_000 } }),
+      answer({
+        prompt_tokens: 1_000_000,
+        completion_tokens: 500_000,
+        prompt_tokens_details: { cached_tokens: 400_000 },
+      }),
       { model: 'gpt-4.1-mini', prices: PRICES },
     );
     // 600k uncached at $0.40/M + 400k cached at $0.10/M + 500k out at $1.60/M
@@ -131,7 +135,10 @@ describe('the conversation sums usage per agent and in all', () => {
     const bad = { ...old, usage: { total: { steps: -1 }, byAgent: {} } };
     expect(checkConversationInput({ customerId: 'alice', carried: bad }).ok).toBe(false);
     const unknownAgent = recordUsage(old, 'order', step({}));
-    const renamed = { ...unknownAgent, usage: { ...unknownAgent.usage!, byAgent: { sales: unknownAgent.usage!.total } } };
+    const renamed = {
+      ...unknownAgent,
+      usage: { ...unknownAgent.usage!, byAgent: { sales: unknownAgent.usage!.total } },
+    };
     expect(checkConversationInput({ customerId: 'alice', carried: renamed }).ok).toBe(false);
   });
 });
@@ -143,7 +150,7 @@ describe('the price table', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("is config/prices.json by default, pricing the offline model at nothing", () => {
+  it('is config/prices.json by default, pricing the offline model at nothing', () => {
     const { file, prices } = loadPriceTable({});
     expect(file).toBe(DEFAULT_PRICES_FILE);
     expect(prices[DEFAULT_OFFLINE_MODEL]).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });

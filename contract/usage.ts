@@ -124,7 +124,7 @@ export function formatCounts(counts: TokenCounts): string {
   const n = (x: number) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const cached = counts.cachedInputTokens > 0 ? ` (cached ${n(counts.cachedInputTokens)})` : '';
   const estimated = counts.estimatedSteps > 0 ? ' (estimated)' : '';
-  return `${counts.steps} steps, tokens in ${n(counts.inputTokens)}${cached} out ${n(counts.outputTokens)}${estimated}, cost ${formatCost(counts)}`;
+  return `${counts.steps} step${counts.steps === 1 ? '' : 's'}, tokens in ${n(counts.inputTokens)}${cached} out ${n(counts.outputTokens)}${estimated}, cost ${formatCost(counts)}`;
 }
 
 /** What the conversation's memo holds, for listings: the totals in a few numbers. */

@@ -153,7 +153,7 @@ test('state and list: the path, and the conversation found by agent, customer an
   expect(Object.keys(byAgent).sort()).toEqual(['order', 'receptionist']);
   expect(byAgent.order!.steps + byAgent.receptionist!.steps).toBe(total.steps);
   expect(state.stdout).toContain(
-    `  order: ${byAgent.order!.steps} steps, tokens in ${n(byAgent.order!.inputTokens)} out ${n(byAgent.order!.outputTokens)} (estimated), cost $0`,
+    `  order: ${byAgent.order!.steps} step${byAgent.order!.steps === 1 ? '' : 's'}, tokens in ${n(byAgent.order!.inputTokens)} out ${n(byAgent.order!.outputTokens)} (estimated), cost $0`,
   );
 
   await waitForVisibility(`CurrentAgent = 'order' AND CustomerId = 'alice'`, id);

@@ -30,6 +30,7 @@ interface ReceivedSpan {
   name: string;
   /** Nanoseconds since the epoch, as text (too large for a number). */
   start: string;
+  end: string;
   attributes: Record<string, string | number | boolean | string[]>;
 }
 
@@ -76,6 +77,7 @@ interface OtlpTraces {
         parentSpanId?: string;
         name: string;
         startTimeUnixNano: string | number;
+        endTimeUnixNano: string | number;
         attributes?: OtlpAttrs;
       }[];
     }[];
@@ -105,6 +107,7 @@ function flatten(body: OtlpTraces): ReceivedSpan[] {
         parentSpanId: s.parentSpanId ?? '',
         name: s.name,
         start: String(s.startTimeUnixNano),
+        end: String(s.endTimeUnixNano),
         attributes: attrs(s.attributes),
       })),
     );
@@ -120,7 +123,8 @@ function render(spans: ReceivedSpan[], root: ReceivedSpan, depth = 0): string[] 
       `in=${a['gen_ai.usage.input_tokens']} out=${a['gen_ai.usage.output_tokens']}`,
     a['desk.handoff.reason'] && `reason="${a['desk.handoff.reason']}"`,
   ].filter(Boolean);
-  const line = `${'  '.repeat(depth)}${root.name} [${root.service}]${detail.length ? ` ${detail.join(' ')}` : ''}`;
+  const ms = Number((BigInt(root.end) - BigInt(root.start)) / 1_000_000n);
+  const line = `${'  '.repeat(depth)}${root.name} [${root.service}] ${ms} ms${detail.length ? ` ${detail.join(' ')}` : ''}`;
   const children = spans
     .filter((s) => s.parentSpanId === root.spanId)
     .sort((x, y) => (BigInt(x.start) < BigInt(y.start) ? -1 : BigInt(x.start) > BigInt(y.start) ? 1 : 0));
@@ -275,6 +279,14 @@ test('scenario 3 with tracing and metrics on: one trace per turn, the desk count
   expect(Object.fromEntries(Object.entries(state.usage!.byAgent).map(([a, c]) => [a, c.inputTokens]))).toEqual(
     perAgent,
   );
+
+  // The Temporal UI's current details carry the same numbers, per agent.
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  expect(metadata.currentDetails).toContain(
+    `Tokens: ${state.usage!.total.steps} steps, tokens in ${state.usage!.total.inputTokens.toLocaleString('en-US')} out`,
+  );
+  for (const agent of ['receptionist', 'order', 'billing'])
+    expect(metadata.currentDetails).toMatch(new RegExp(`^${agent}: \\d+ steps?, tokens in`, 'm'));
 
   // A rollback and one more turn, for the rollback counter.
   await handle.signal(rollbackSignal, { reason: 'customer asked for the front desk' });

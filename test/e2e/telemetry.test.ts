@@ -293,21 +293,44 @@ test('scenario 3 with tracing and metrics on: one trace per turn, the desk count
   const next = await sendMessage(handle, 'Thanks. Who am I talking to now?');
   expect(next.agent).toBe('receptionist');
 
+  // A turn stopped by the steps guard (one step allowed: the receptionist's handoff uses it), and
+  // bob's $450 refund, above the approval limit, waiting for a person.
+  const guarded = await startWithMessage(
+    client,
+    { customerId: 'alice', limits: { maxStepsPerTurn: 1 } },
+    'Has my order #12345 shipped?',
+  );
+  expect(guarded.reply.events).toContainEqual({ type: 'guard', agent: 'order', limit: 'steps' });
+  const waiting = await startWithMessage(
+    client,
+    { customerId: 'bob' },
+    "I'd like a refund for order #86420, the projector arrived broken",
+  );
+  expect(waiting.reply.events.some((e) => e.type === 'approval_requested')).toBe(true);
+
   // --- Metrics: the desk's counters (desk_*) and the SDK's own (temporal_*), on the worker's one endpoint.
   const metrics = await eventually(async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return text.includes('desk_rollbacks') && text.includes('desk_refunds') ? text : undefined;
+    return text.includes('desk_rollbacks') && text.includes('desk_guard_hits') && text.includes('approval_requested')
+      ? text
+      : undefined;
   });
-  expect(metric(metrics, 'desk_handoffs', { from: 'receptionist', to: 'order' })).toBe(1);
+  // Scenario 3's and the guarded turn's.
+  expect(metric(metrics, 'desk_handoffs', { from: 'receptionist', to: 'order' })).toBe(2);
   expect(metric(metrics, 'desk_handoffs', { from: 'order', to: 'billing' })).toBe(1);
   expect(metric(metrics, 'desk_refunds', { agent: 'billing', outcome: 'refunded' })).toBe(1);
   expect(metric(metrics, 'desk_rollbacks', { from: 'billing' })).toBe(1);
-  const after = await handle.query(stateQuery);
+  expect(metric(metrics, 'desk_guard_hits', { agent: 'order', limit: 'steps' })).toBe(1);
+  expect(metric(metrics, 'desk_refunds', { agent: 'billing', outcome: 'approval_requested' })).toBe(1);
+  expect(metric(metrics, 'desk_handoffs', { from: 'receptionist', to: 'billing' })).toBe(1);
+  // Tokens and steps by agent: the worker's counters against the three conversations' own sums.
+  const states = await Promise.all([handle, guarded.handle, waiting.handle].map((h) => h.query(stateQuery)));
+  const byAgent = (agent: 'receptionist' | 'order' | 'billing', key: 'inputTokens' | 'outputTokens' | 'steps') =>
+    states.reduce((n, s) => n + (s.usage!.byAgent[agent]?.[key] ?? 0), 0);
   for (const agent of ['receptionist', 'order', 'billing'] as const) {
-    expect(metric(metrics, 'desk_model_tokens', { agent, kind: 'input' })).toBe(
-      after.usage!.byAgent[agent]!.inputTokens,
-    );
-    expect(metric(metrics, 'desk_model_step_latency_count', { agent })).toBe(after.usage!.byAgent[agent]!.steps);
+    expect(metric(metrics, 'desk_model_tokens', { agent, kind: 'input' })).toBe(byAgent(agent, 'inputTokens'));
+    expect(metric(metrics, 'desk_model_tokens', { agent, kind: 'output' })).toBe(byAgent(agent, 'outputTokens'));
+    expect(metric(metrics, 'desk_model_step_latency_count', { agent })).toBe(byAgent(agent, 'steps'));
   }
   expect(metrics).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket\{/m);
   expect(metrics).toMatch(/^temporal_activity_execution_latency_count\{/m);

@@ -459,44 +459,37 @@ async function runToolCall(
     'gen_ai.conversation.id': live.workflowId,
   };
   return inSpan(`execute_tool ${call.name}`, attributes, async (span) => {
-    const result = await toolActivity(live, agent, call, summary, idempotencyKey, approval);
+    const result = await toolActivity();
     span.setAttributes(
       result.ok ? { 'desk.tool.ok': true } : { 'desk.tool.ok': false, 'desk.tool.refusal': result.code },
     );
     return result;
   });
-}
 
-async function toolActivity(
-  live: Live,
-  agent: AgentName,
-  call: ToolCallRequest,
-  summary: string | undefined,
-  idempotencyKey: string,
-  approval?: { id: string; by: string },
-): Promise<ToolRunResult> {
-  try {
-    return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
-      {
-        agent,
-        tool: call.name,
-        arguments: call.arguments,
-        customerId: live.state.customerId,
-        idempotencyKey,
-        ...(approval && { approval }),
-      },
-    ]);
-  } catch (err) {
-    // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
-    // The model hears that it failed, so the history stays valid and the customer gets an answer.
-    if (err instanceof ActivityFailure) {
-      return {
-        ok: false,
-        code: 'invalid_state',
-        message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}`,
-      };
+  async function toolActivity(): Promise<ToolRunResult> {
+    try {
+      return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
+        {
+          agent,
+          tool: call.name,
+          arguments: call.arguments,
+          customerId: live.state.customerId,
+          idempotencyKey,
+          ...(approval && { approval }),
+        },
+      ]);
+    } catch (err) {
+      // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
+      // The model hears that it failed, so the history stays valid and the customer gets an answer.
+      if (err instanceof ActivityFailure) {
+        return {
+          ok: false,
+          code: 'invalid_state',
+          message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}`,
+        };
+      }
+      throw err;
     }
-    throw err;
   }
 }
 

@@ -14,7 +14,6 @@ import {
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,7 +30,6 @@ import {
   FAILURE,
   HANDOFF_COUNT,
   PENDING_APPROVALS,
-  USAGE_MEMO,
   decideApprovalUpdate,
   endSignal,
   historyQuery,
@@ -44,7 +42,7 @@ import {
   type SendMessageInput,
 } from './messages';
 import { ENTRY_AGENT } from '../agents';
-import { formatCounts, usageMemo } from '../contract/usage';
+import { formatCounts } from '../contract/usage';
 import { checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from './schemas';
 import {
   applyRollback,
@@ -56,7 +54,7 @@ import {
   type ConversationState,
 } from './state';
 import { deskMetrics } from './telemetry';
-import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn';
+import { applyDueDeadlines, now, publishUsage, runDecision, runTurn, type Live } from './turn';
 
 export { CANNED } from './turn';
 
@@ -85,6 +83,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   const gate = registerHandlers(live);
 
   live.publish();
+  publishUsage(live.state);
   await serve(live, gate, input);
   live.publish();
   await condition(allHandlersFinished);
@@ -244,7 +243,6 @@ function publisher(current: () => ConversationState): () => void {
   // PendingApprovals is upserted only once a conversation has had an approval, so conversations
   // without one (and their recorded histories) issue exactly the commands they always did.
   let publishedAwaiting: number | undefined;
-  let publishedUsageSteps: number | undefined;
   return () => {
     const state = current();
     const stats = statistics(state);
@@ -266,14 +264,6 @@ function publisher(current: () => ConversationState): () => void {
     setCurrentDetails(
       `Current agent: **${state.currentAgent}** (${state.status})\n\nPath: ${stats.path}\n\nTurns: ${state.turn}, handoffs: ${stats.totalHandoffs}, rollbacks: ${stats.rollbacks}${usageDetails(state)}`,
     );
-    // The usage memo lets `list` show tokens and cost without querying every conversation. Only once
-    // a step has reported usage, and only on change: conversations (and recorded histories) from
-    // before it issue exactly the commands they always did.
-    const usage = state.usage && usageMemo(state.usage);
-    if (usage && usage.steps !== publishedUsageSteps) {
-      upsertMemo({ [USAGE_MEMO]: usage });
-      publishedUsageSteps = usage.steps;
-    }
   };
 }
 

@@ -12,10 +12,11 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  upsertMemo,
 } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
 import { formatCents } from '../contract/refunds';
-import type { StepUsage } from '../contract/usage';
+import { usageMemo, type StepUsage } from '../contract/usage';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
 import type {
@@ -39,7 +40,7 @@ import {
   requestApproval,
   type ApprovalDecision,
 } from './approvals';
-import { FAILURE, type AgentReply, type ApprovalOutcome, type TurnEvent } from './messages';
+import { FAILURE, USAGE_MEMO, type AgentReply, type ApprovalOutcome, type TurnEvent } from './messages';
 import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
 import {
   afterCall,
@@ -140,6 +141,7 @@ async function answer(live: Live, text: string): Promise<AgentReply> {
     live.state = appendMessages(live.state, { role: 'assistant', agent, content: reply });
     takeRollback(live, events);
     live.publish();
+    if (events.some((e) => e.type === 'model_step' && e.usage)) publishUsage(live.state);
     return { agent, text: reply, turn, events };
   };
   const guard = (limit: GuardLimit): AgentReply => {
@@ -184,6 +186,16 @@ async function answer(live: Live, text: string): Promise<AgentReply> {
     if (compacted.overBudget) return guard('transcript');
   }
   return guard('steps');
+}
+
+/**
+ * The usage memo `list` reads (tokens and cost without querying every conversation): at the end of
+ * each turn whose steps reported usage, and at the start of a run that carries usage (a memo does
+ * not follow continue-as-new). One event per turn, and none at all in conversations (and recorded
+ * histories) from before usage existed, which so issue exactly the commands they always did.
+ */
+export function publishUsage(state: ConversationState): void {
+  if (state.usage) upsertMemo({ [USAGE_MEMO]: usageMemo(state.usage) });
 }
 
 /** Applies a rollback that arrived mid-turn, at a step boundary. */

@@ -492,7 +492,7 @@ describe('callModel: streaming', () => {
     const text = 'Your order 12345 has shipped with UPS; the tracking number is TRK-98765.';
     const step = await stepAgainst(() => completion({ content: text }), 5_000, { replies });
     const result = await activity().run(step.callModel, hello);
-    expect(result).toEqual({ kind: 'reply', text });
+    expect(result).toEqual({ kind: 'reply', text, usage: STEP_USAGE });
     expect(seen.keys).toEqual([{ conversationId: 'conversation-alice-1', step: 'run-1/7', attempt: 2 }]);
     expect(seen.deltas.length).toBeGreaterThan(5);
     expect(seen.deltas.join('')).toBe(text);
@@ -528,7 +528,11 @@ describe('callModel: streaming', () => {
         replies,
       },
     );
-    await expect(activity().run(step.callModel, hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
+    await expect(activity().run(step.callModel, hello)).resolves.toEqual({
+      kind: 'refusal',
+      text: REFUSAL_REPLY,
+      usage: STEP_USAGE,
+    });
     expect(seen.deltas.join('')).toBe('Sure, here is how to');
     expect(seen.finals).toEqual([REFUSAL_REPLY]);
   });
@@ -536,7 +540,11 @@ describe('callModel: streaming', () => {
   it('publishes nothing when streaming is off', async () => {
     const { replies, seen } = recordingReplies();
     const step = await stepAgainst(() => completion({ content: 'Hi!' }), 5_000, { replies, stream: false });
-    await expect(activity().run(step.callModel, hello)).resolves.toEqual({ kind: 'reply', text: 'Hi!' });
+    await expect(activity().run(step.callModel, hello)).resolves.toEqual({
+      kind: 'reply',
+      text: 'Hi!',
+      usage: STEP_USAGE,
+    });
     expect(server!.requests[0]!.stream).toBeUndefined();
     expect(seen).toEqual({ keys: [], deltas: [], finals: [] });
   });

@@ -7,8 +7,10 @@
  */
 import type OpenAI from 'openai';
 import type { ModelStepRequest, ModelStepResult, ToolRunInput, ToolRunResult } from '../contract/transcript';
+import type { PriceTable } from '../contract/usage';
 import { createModelStep } from './model';
 import { createReplyStreamWriter, type ReplyStreamOptions } from './reply-stream';
+import { tracedModelStep } from './telemetry';
 import type { ShopStore } from './store';
 import { createToolRunner } from './tools';
 import {
@@ -36,18 +38,28 @@ export interface ActivityDeps {
   transcriptCache?: TranscriptCacheOptions;
   /** Refunds above this many cents need an approval (the worker's REFUND_APPROVAL_LIMIT). */
   refundApprovalLimitCents?: number;
+  /** Prices per model (activities/prices.ts); a model without one has its cost shown as unknown. */
+  prices?: PriceTable;
+  /** `gen_ai.system` on the model step's span: `openai` (any compatible endpoint) or `offline`. */
+  modelSystem?: string;
 }
 
 export function createActivities(deps: ActivityDeps): DeskActivities {
   const { callModel } = createModelStep({
     openai: deps.openai,
     model: deps.model,
+    prices: deps.prices,
     stream: deps.stream ?? true,
     replies: createReplyStreamWriter(deps.store.replies, deps.replyStream),
   });
+  const traced = tracedModelStep(callModel, {
+    model: deps.model,
+    system: deps.modelSystem ?? 'openai',
+    baseURL: deps.openai.baseURL,
+  });
   const { runTool } = createToolRunner(deps.store, { refundApprovalLimitCents: deps.refundApprovalLimitCents });
   return {
-    callModel: withTranscript(callModel, createTranscriptResolver(deps.transcripts, deps.transcriptCache)),
+    callModel: withTranscript(traced, createTranscriptResolver(deps.transcripts, deps.transcriptCache)),
     runTool,
   };
 }

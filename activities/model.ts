@@ -36,6 +36,7 @@ import { z } from 'zod';
 import { AGENTS, handoffToolName, type AgentName, type ToolName } from '../agents';
 import { BOUNDS, cut } from '../contract/limits';
 import type { ChatMessage, ModelStepInput, ModelStepResult, ModelToolCall } from '../contract/transcript';
+import { stepCost, type PriceTable, type StepUsage } from '../contract/usage';
 import type { ModelConfig } from './model-config';
 import { withHeartbeat } from './heartbeat';
 import { currentReplyStep, type ReplyStepWriter, type ReplyStreamWriter } from './reply-stream';
@@ -56,6 +57,8 @@ export interface ModelStepDeps {
   stream?: boolean;
   /** Where a streamed step's text goes while it arrives (the reply stream); nowhere when absent. */
   replies?: ReplyStreamWriter;
+  /** Prices per model (activities/prices.ts); without one every step's cost is unknown. */
+  prices?: PriceTable;
 }
 
 /** What the desk says when the provider refuses on content grounds. */
@@ -212,7 +215,7 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
         if (classified instanceof ApplicationFailure) throw classified;
         return (result = classified);
       }
-      return (result = normaliseCompletion(completion));
+      return (result = normaliseCompletion(completion, { model: deps.model, prices: deps.prices ?? {} }));
     } finally {
       // The final row carries exactly the text the workflow records ('' when nothing is recorded
       // from this attempt), so a reader ends with the recorded text whatever the deltas said.
@@ -248,8 +251,52 @@ export function visibleText(result: ModelStepResult): string {
 /** Calls kept from one response: more than the workflow acts on, so it can count the dropped ones. */
 const MAX_CALLS_KEPT = 64;
 
-/** The provider's answer as the desk's small result union. */
-export function normaliseCompletion(completion: ChatCompletion): ModelStepResult {
+/** How a step is priced: the configured model and the price table. */
+export interface Pricing {
+  model: string;
+  prices: PriceTable;
+}
+
+/**
+ * The provider's answer as the desk's small result union, with the step's tokens (and, given
+ * `pricing`, its cost) when the answer carries `usage`.
+ */
+export function normaliseCompletion(completion: ChatCompletion, pricing?: Pricing): ModelStepResult {
+  const result = resultOf(completion);
+  const usage = completionUsage(completion, pricing);
+  return usage ? { ...result, usage } : result;
+}
+
+/** Largest token count believed from one response: a broken server's nonsense is not summed. */
+const MAX_STEP_TOKENS = 100_000_000;
+
+/**
+ * The step's usage from `completion.usage`: prompt tokens (cached included), completion tokens,
+ * cached prompt tokens. Undefined when the endpoint sent none (some compatible servers do not).
+ * The offline model marks its counts `estimated` (a field of its own in `usage`).
+ */
+export function completionUsage(completion: ChatCompletion, pricing?: Pricing): StepUsage | undefined {
+  const usage = completion.usage;
+  if (!usage || typeof usage !== 'object') return undefined;
+  const tokens = (x: unknown): number =>
+    typeof x === 'number' && Number.isFinite(x) && x > 0 ? Math.min(Math.floor(x), MAX_STEP_TOKENS) : 0;
+  const counts = {
+    inputTokens: tokens(usage.prompt_tokens),
+    outputTokens: tokens(usage.completion_tokens),
+    cachedInputTokens: tokens(usage.prompt_tokens_details?.cached_tokens),
+  };
+  const model = pricing?.model ?? (typeof completion.model === 'string' ? completion.model : 'unknown');
+  const cost = pricing ? stepCost(pricing.prices, [pricing.model, completion.model], counts) : undefined;
+  const estimated = (usage as { estimated?: unknown }).estimated === true;
+  return {
+    model: model.slice(0, 128),
+    ...counts,
+    ...(estimated && { estimated: true as const }),
+    ...(cost !== undefined && { costUsd: cost }),
+  };
+}
+
+function resultOf(completion: ChatCompletion): ModelStepResult {
   const choice = completion.choices?.[0];
   if (!choice) {
     throw ApplicationFailure.create({

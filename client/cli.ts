@@ -8,6 +8,7 @@
  * 3 Temporal out of reach. Errors are one line on stderr (DESK_DEBUG=1 adds the stack).
  */
 import { Command, CommanderError } from 'commander';
+import { shutdownTracing } from '../config/tracing';
 import { registerApprovalCommands } from './commands/approvals';
 import { registerChatCommand } from './commands/chat';
 import { session } from './commands/context';
@@ -63,6 +64,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return e.exitCode;
   } finally {
     await session.client?.connection.close().catch(() => undefined);
+    // Spans are batched: sent before the process exits (a no-op when tracing is off).
+    await shutdownTracing().catch(() => undefined);
   }
 }
 

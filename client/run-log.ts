@@ -5,6 +5,7 @@
  */
 import type { AgentReply, ConversationSnapshot, TurnEvent } from '../workflows/messages';
 import { formatCents } from '../contract/refunds';
+import { formatCounts } from '../contract/usage';
 import { compactArgs } from './commands/format';
 
 export function formatEvent(event: TurnEvent): string {
@@ -64,8 +65,16 @@ export function formatState(state: ConversationSnapshot): string {
         `${head} approval ${t.approvalId} ${t.event}${t.by ? ` by ${t.by}` : ''}: refund ${formatCents(t.amountCents)} for order ${t.orderId}${t.note ? ` (${t.note})` : ''}`,
       );
   }
+  lines.push(...formatUsage(state));
   lines.push(...formatApprovals(state));
   return lines.join('\n');
+}
+
+/** The usage block of `state`: the conversation's tokens and cost, then each agent's. */
+export function formatUsage(state: Pick<ConversationSnapshot, 'usage'>): string[] {
+  if (!state.usage) return ['usage: no model step has reported tokens yet'];
+  const agents = Object.entries(state.usage.byAgent).map(([agent, counts]) => `  ${agent}: ${formatCounts(counts)}`);
+  return [`usage: ${formatCounts(state.usage.total)}`, ...agents];
 }
 
 /** The approvals block of `state`: awaiting ones first, then the decided ones kept. */

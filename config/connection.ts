@@ -7,6 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { startTracing } from './tracing';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
@@ -32,7 +33,13 @@ export async function connectClient(settings = temporalSettings()): Promise<Clie
   } catch (err) {
     throw new Error(unreachableMessage(settings.address, (err as Error).message));
   }
-  return new Client({ connection, namespace: settings.namespace });
+  // With an OTLP endpoint set, the client's calls start the traces the worker continues.
+  const tracing = await startTracing('desk-client');
+  return new Client({
+    connection,
+    namespace: settings.namespace,
+    ...(tracing && { interceptors: tracing.clientInterceptors }),
+  });
 }
 
 /** The one line every client prints when Temporal cannot be reached, at connect time or later. */

@@ -4,6 +4,7 @@
  * only: these objects travel through Temporal history.
  */
 import type { AgentName } from '../agents';
+import type { StepUsage } from './usage';
 
 /** A tool call as the model asked for it. `arguments` is the raw JSON text the model wrote. */
 export interface ToolCallRequest {
@@ -53,12 +54,16 @@ export interface ModelToolCall extends ToolCallRequest {
   summary?: string;
 }
 
-/** What one model step returns: a reply that ends the turn, or tool calls to act on. */
-export type ModelStepResult =
+/**
+ * What one model step returns: a reply that ends the turn, or tool calls to act on, with the
+ * tokens the step used when the endpoint said (absent in histories from releases before it).
+ */
+export type ModelStepResult = (
   | { kind: 'reply'; text: string }
   | { kind: 'tool_calls'; text: string | null; calls: ModelToolCall[] }
   /** The provider refused on content grounds; the desk answers with a canned reply. */
-  | { kind: 'refusal'; text: string };
+  | { kind: 'refusal'; text: string }
+) & { usage?: StepUsage };
 
 /** Input of the `runTool` activity. The customer and the key come from the workflow, never the model. */
 export interface ToolRunInput {

@@ -107,7 +107,8 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
       log(`${agent}: reply ${JSON.stringify(decision.text)}`);
     }
     const completionChars = JSON.stringify(message).length;
-    // Rough token counts (4 characters a token): enough for anything that reads `usage`.
+    // Rough token counts (4 characters a token), honestly marked: `estimated` is this server's own
+    // field in `usage`, read by the model step (activities/model.ts) and shown as "estimated".
     const promptTokens = Math.ceil(promptChars / 4);
     const completionTokens = Math.ceil(completionChars / 4);
     return {
@@ -121,6 +122,7 @@ export async function startOfflineModel(opts: OfflineModelOptions = {}): Promise
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
+        estimated: true,
       },
     };
   }

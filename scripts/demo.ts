@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { resetShopStore } from '../activities/store';
-import { formatState, formatTurn } from '../client/run-log';
+import { formatState, formatUsage, formatTurn } from '../client/run-log';
 import { uiLink } from '../config/connection';
 import { decideApproval, sendMessage, startWithMessage } from '../client/conversations';
 import { formatPendingRows, listPendingApprovals } from '../client/commands/approvals';
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
         }
         const state = await handle.query(stateQuery);
         log(formatState(state).split('\n').slice(0, 3).join('\n'));
+        log(formatUsage(state).join('\n'));
         log(`conversation: ${handle.workflowId}`);
         log(
           `Temporal UI:  ${uiLink(handle.workflowId, { address: server.address, namespace: 'default', connectionOptions: {} })}`,

@@ -10,13 +10,18 @@ import { connectClient, temporalSettings } from '../config/connection';
 import { consoleBanner, startConsoleFromEnv, type StartedConsole } from '../console/run';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from '../worker/runtime';
-import { createDeskWorker, installRuntime } from '../worker/worker';
+import { createDeskWorker, installRuntime, metricsEndpoint } from '../worker/worker';
+import { startTracing } from '../config/tracing';
+import { redactUrl } from '../activities/store';
 import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
 
 async function main(): Promise<void> {
   // This script owns Ctrl-C: the SDK's own handlers are off, so one signal drains the worker and a
   // repeated one (npm and tsx relay Ctrl-C a second time) changes nothing.
-  installRuntime('INFO', { shutdownSignals: [] });
+  // DESK_METRICS_PORT and OTEL_EXPORTER_OTLP_ENDPOINT work here as for `npm run worker`; unset, neither is on.
+  const metrics = metricsEndpoint();
+  installRuntime('INFO', { shutdownSignals: [], ...(metrics && { metrics }) });
+  const tracing = await startTracing('desk-worker');
   const settings = temporalSettings();
   const local = !process.env.TEMPORAL_API_KEY && !settings.connectionOptions.tls;
   const server = local ? await startDevServer({ address: settings.address, uiPort: DEFAULT_UI_PORT }) : undefined;
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
       connection,
       namespace: settings.namespace,
       activities: runtime.activities,
+      tracing,
     });
     console.log('');
     console.log(
@@ -35,6 +41,8 @@ async function main(): Promise<void> {
     );
     if (server?.uiUrl) console.log(`Temporal UI:  ${server.uiUrl}`);
     console.log(`Worker:       task queue ${TASK_QUEUE}; ${runtime.description}`);
+    if (metrics) console.log(`Metrics:      http://${metrics.host}:${metrics.port}/metrics`);
+    if (tracing) console.log(`Traces:       OTLP to ${redactUrl(tracing.url)}`);
     // The console reads streamed replies from the worker's own shop database, through its open store.
     started = await (async () =>
       startConsoleFromEnv({
@@ -61,6 +69,7 @@ async function main(): Promise<void> {
     await connection.close();
     await runtime.close();
     await server?.stop();
+    await tracing?.shutdown();
     console.log('[start] stopped.');
   }
 }

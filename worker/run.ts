@@ -10,7 +10,9 @@ import type { DeskActivities } from '../activities';
 import { temporalSettings } from '../config/connection';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from './runtime';
-import { createDeskWorker } from './worker';
+import { startTracing } from '../config/tracing';
+import { redactUrl } from '../activities/store';
+import { createDeskWorker, installRuntime, metricsEndpoint } from './worker';
 
 export interface RunWorkerOptions {
   /** Wraps the activities before the worker registers them (tests only). */
@@ -19,6 +21,11 @@ export interface RunWorkerOptions {
 
 export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   const settings = temporalSettings();
+  // The SDK runtime is installed here only to serve metrics: without DESK_METRICS_PORT the worker
+  // keeps the SDK's default runtime, as before.
+  const metrics = metricsEndpoint();
+  if (metrics) installRuntime('INFO', { metrics });
+  const tracing = await startTracing('desk-worker');
   const runtime = await createDeskRuntime();
   let connection: NativeConnection;
   try {
@@ -31,8 +38,10 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   }
   try {
     const activities = opts.wrapActivities ? opts.wrapActivities(runtime.activities) : runtime.activities;
-    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities });
+    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities, tracing });
     console.log(`[worker] ${runtime.description}`);
+    if (metrics) console.log(`[worker] Prometheus metrics on http://${metrics.host}:${metrics.port}/metrics`);
+    if (tracing) console.log(`[worker] traces exported over OTLP to ${redactUrl(tracing.url)}`);
     // Last, so "polling" on stdout means ready, banner and all (the e2e tests wait for it).
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
     await worker.run();
@@ -40,6 +49,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   } finally {
     await connection.close();
     await runtime.close();
+    await tracing?.shutdown();
   }
 }
 

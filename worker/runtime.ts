@@ -12,6 +12,7 @@ import { describeModelConfig, loadModelConfig } from '../activities/model-config
 import { defaultShopLocation, isPostgresUrl, openShopStore, redactUrl, type ShopStore } from '../activities/store';
 import { offlineChunkDelayMs, startOfflineModel } from '../offline-model';
 import { refundApprovalLimitCents } from '../config/approval-policy';
+import { loadPriceTable } from '../activities/prices';
 
 export interface DeskRuntime {
   activities: DeskActivities;
@@ -37,6 +38,7 @@ export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<
   const cfg = loadModelConfig(opts.env ?? process.env);
   // Read before anything starts, so a bad value is one clear line and nothing to clean up.
   const refundLimitCents = refundApprovalLimitCents(opts.env ?? process.env);
+  const priceTable = loadPriceTable(opts.env ?? process.env);
   const offline =
     cfg.mode === 'offline'
       ? await startOfflineModel({ chunkDelayMs: offlineChunkDelayMs(opts.env ?? process.env) })
@@ -67,9 +69,11 @@ export async function createDeskRuntime(opts: DeskRuntimeOptions = {}): Promise<
       store,
       transcripts,
       refundApprovalLimitCents: refundLimitCents,
+      prices: priceTable.prices,
+      modelSystem: offline ? 'offline' : 'openai',
     }),
     store,
-    description: `model: ${model}; shop database: ${store.backend} ${store.location}`,
+    description: `model: ${model}; shop database: ${store.backend} ${store.location}; prices: ${priceTable.file}${Object.hasOwn(priceTable.prices, cfg.model) ? '' : ` (no price for ${cfg.model}: cost unknown)`}`,
     async close() {
       await connection?.close();
       await store.close();

@@ -41,6 +41,8 @@ import {
   type ConversationSnapshot,
   type SendMessageInput,
 } from './messages';
+import { ENTRY_AGENT } from '../agents';
+import { formatCounts } from '../contract/usage';
 import { checkConversationInput, checkDecisionShape, checkMessage, rollbackReason } from './schemas';
 import {
   applyRollback,
@@ -51,7 +53,8 @@ import {
   statistics,
   type ConversationState,
 } from './state';
-import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn';
+import { deskMetrics } from './telemetry';
+import { applyDueDeadlines, now, publishUsage, runDecision, runTurn, type Live } from './turn';
 
 export { CANNED } from './turn';
 
@@ -80,6 +83,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   const gate = registerHandlers(live);
 
   live.publish();
+  publishUsage(live.state);
   await serve(live, gate, input);
   live.publish();
   await condition(allHandlersFinished);
@@ -110,6 +114,7 @@ function registerHandlers(live: Live): Gate {
     if (live.state.status !== 'open') return;
     const reason = rollbackReason(arg);
     if (idle()) {
+      deskMetrics.rollback(live.state.currentAgent, live.state.currentAgent === ENTRY_AGENT);
       live.state = applyRollback(live.state, reason, now());
       live.publish();
     } else {
@@ -257,13 +262,13 @@ function publisher(current: () => ConversationState): () => void {
       }
     }
     setCurrentDetails(
-      `Current agent: **${state.currentAgent}** (${state.status})\n\nPath: ${stats.path}\n\nTurns: ${state.turn}, handoffs: ${stats.totalHandoffs}, rollbacks: ${stats.rollbacks}`,
+      `Current agent: **${state.currentAgent}** (${state.status})\n\nPath: ${stats.path}\n\nTurns: ${state.turn}, handoffs: ${stats.totalHandoffs}, rollbacks: ${stats.rollbacks}${usageDetails(state)}`,
     );
   };
 }
 
 function snapshot(state: ConversationState, limits: ConversationLimits, policy: ApprovalPolicy): ConversationSnapshot {
-  const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded } = state;
+  const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded, usage } = state;
   const all = state.approvals ?? [];
   const approvals = [...all.filter(isAwaiting), ...all.filter((a) => !isAwaiting(a))];
   return {
@@ -278,6 +283,7 @@ function snapshot(state: ConversationState, limits: ConversationLimits, policy: 
     policy,
     approvals,
     ...(approvalsFolded && { approvalsFolded }),
+    ...(usage && { usage }),
   };
 }
 
@@ -301,4 +307,11 @@ function validateMessage(arg: unknown, state: ConversationState, limits: Convers
   if (state.status !== 'open') reject('this conversation is closed; start a new one');
   const checked = checkMessage(arg, limits.maxMessageChars);
   if (!checked.ok) reject(checked.error);
+}
+
+/** The current details' usage paragraph: the conversation's tokens and cost, then each agent's. */
+function usageDetails(state: ConversationState): string {
+  if (!state.usage) return '';
+  const agents = Object.entries(state.usage.byAgent).map(([agent, counts]) => `${agent}: ${formatCounts(counts)}`);
+  return `\n\nTokens: ${formatCounts(state.usage.total)}\n\n${agents.join('\n\n')}`;
 }

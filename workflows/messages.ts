@@ -17,6 +17,7 @@ import type {
 import type { ApprovalPolicy } from '../contract/limits';
 import type { Approval, ApprovalDecision, ApprovalsFolded } from './approvals';
 import type { ChatMessage, ToolRunResult } from '../contract/transcript';
+import type { StepUsage, UsageTotals } from '../contract/usage';
 
 export const TASK_QUEUE = 'customer-service';
 export const WORKFLOW_TYPE = 'conversation';
@@ -55,6 +56,8 @@ export type TurnEvent =
       outcome: 'reply' | 'tool_calls' | 'refusal' | 'failed' | 'interrupted';
       error?: string;
       droppedCalls?: number;
+      /** The step's tokens and cost, when the endpoint reported them. */
+      usage?: StepUsage;
     }
   | { type: 'tool_call'; agent: AgentName; tool: string; arguments: string; result: ToolRunResult }
   | { type: 'tool_skipped'; agent: AgentName; tool: string; why: string }
@@ -96,6 +99,8 @@ export interface ConversationSnapshot {
   /** Awaiting a decision first, then the newest decided ones. */
   approvals: Approval[];
   approvalsFolded?: ApprovalsFolded;
+  /** Tokens and cost per agent and in all (absent before the first model step that reported usage). */
+  usage?: UsageTotals;
 }
 
 export type DecideApprovalInput = ApprovalDecision;
@@ -125,3 +130,5 @@ export const CUSTOMER_ID = defineSearchAttributeKey('CustomerId', SearchAttribut
 export const HANDOFF_COUNT = defineSearchAttributeKey('HandoffCount', SearchAttributeType.INT);
 /** Approvals awaiting a person's decision (pending or escalated); set once a conversation has had one. */
 export const PENDING_APPROVALS = defineSearchAttributeKey('PendingApprovals', SearchAttributeType.INT);
+/** Memo key of the conversation's usage in all (contract/usage.ts `UsageMemo`), for `list`. */
+export const USAGE_MEMO = 'deskUsage';

@@ -150,6 +150,16 @@ const approval: z.ZodType<Approval> = z.object({
   refundError: text.optional(),
 });
 
+const tokenCounts = z.object({
+  steps: count,
+  inputTokens: count,
+  outputTokens: count,
+  cachedInputTokens: count,
+  costUsd: z.number().finite().min(0),
+  unpricedSteps: count,
+  estimatedSteps: count,
+});
+
 /** The state continue-as-new carries: checked like any other input, since any client can start a run with one. */
 export const carriedStateSchema: z.ZodType<ConversationState> = z.object({
   customerId: customerIdSchema,
@@ -176,6 +186,13 @@ export const carriedStateSchema: z.ZodType<ConversationState> = z.object({
     .max(APPROVAL_BOUNDS.maxAwaitingApprovals + APPROVAL_BOUNDS.maxDecidedApprovals)
     .optional(),
   approvalsFolded: z.object({ approved: count, rejected: count, expired: count }).optional(),
+  usage: z
+    .object({
+      total: tokenCounts,
+      // Keyed by agent name only: bounded by the number of agents.
+      byAgent: z.partialRecord(agentName, tokenCounts),
+    })
+    .optional(),
 });
 
 export const conversationInputSchema: z.ZodType<ConversationInput> = z.strictObject({

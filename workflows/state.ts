@@ -7,6 +7,7 @@
 import { AGENTS, ENTRY_AGENT, HANDOFF_PREFIX, type AgentName } from '../agents';
 import { APPROVAL_BOUNDS, BOUNDS, cut, jsonBytes } from '../contract/limits';
 import type { ChatMessage, ToolCallRequest, ToolRefusalCode, ToolRunResult } from '../contract/transcript';
+import { addUsage, type StepUsage, type UsageTotals } from '../contract/usage';
 import { boundApprovals, type Approval, type ApprovalTrailEntry, type ApprovalsFolded } from './approvals';
 
 export { DEFAULT_LIMITS, type ConversationLimits } from '../contract/limits';
@@ -65,6 +66,11 @@ export interface ConversationState {
    */
   approvals?: Approval[];
   approvalsFolded?: ApprovalsFolded;
+  /**
+   * Tokens and cost of every model step so far, per agent and in all (contract/usage.ts); carried
+   * across continue-as-new. Absent until the first step that reported usage.
+   */
+  usage?: UsageTotals;
 }
 
 /** The tracker's statistics, derived from the trail: never stored, so never out of date. */
@@ -195,6 +201,22 @@ export function applyRollback(state: ConversationState, reason: string, at: stri
     ? state.history
     : [...state.history, { role: 'event', content: `Control was returned from ${from} to ${ENTRY_AGENT}: ${text}` }];
   return { ...pushTrail(state, entry), currentAgent: ENTRY_AGENT, history };
+}
+
+/** One model step's tokens and cost, added to the agent's and the conversation's sums. */
+export function recordUsage(state: ConversationState, agent: AgentName, step: StepUsage): ConversationState {
+  // The activity's numbers, bounded: a sum must stay a safe integer whatever a server reports.
+  const tokens = (x: number) => (Number.isFinite(x) && x > 0 ? Math.min(Math.floor(x), 1e9) : 0);
+  const bounded: StepUsage = {
+    ...step,
+    inputTokens: tokens(step.inputTokens),
+    outputTokens: tokens(step.outputTokens),
+    cachedInputTokens: tokens(step.cachedInputTokens),
+    ...(step.costUsd !== undefined && {
+      costUsd: Number.isFinite(step.costUsd) && step.costUsd > 0 ? Math.min(step.costUsd, 1e6) : 0,
+    }),
+  };
+  return { ...state, usage: addUsage(state.usage, agent, bounded) };
 }
 
 export function recordGuard(state: ConversationState, limit: GuardLimit, at: string): ConversationState {

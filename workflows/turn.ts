@@ -12,9 +12,11 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  upsertMemo,
 } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
 import { formatCents } from '../contract/refunds';
+import { usageMemo, type StepUsage } from '../contract/usage';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
 import type {
@@ -38,7 +40,7 @@ import {
   requestApproval,
   type ApprovalDecision,
 } from './approvals';
-import { FAILURE, type AgentReply, type ApprovalOutcome, type TurnEvent } from './messages';
+import { FAILURE, USAGE_MEMO, type AgentReply, type ApprovalOutcome, type TurnEvent } from './messages';
 import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
 import {
   afterCall,
@@ -51,6 +53,7 @@ import {
   decideCall,
   recordGuard,
   recordRefusedHandoff,
+  recordUsage,
   startTurn,
   type CallDecision,
   type ConversationState,
@@ -58,6 +61,7 @@ import {
   type TurnProgress,
 } from './state';
 import { modelStepSummary, toolCallSummary } from './summaries';
+import { deskMetrics, inSpan, instantSpan } from './telemetry';
 
 /** Replies the desk gives on its own, when no model reply can be used. */
 export const CANNED = {
@@ -102,8 +106,34 @@ export interface Live {
 
 type StepOutcome = ModelStepResult | { kind: 'interrupted' } | { kind: 'failed'; error: string };
 
-/** Answers one customer message (already validated and cleaned). */
-export async function runTurn(live: Live, text: string): Promise<AgentReply> {
+/**
+ * Answers one customer message (already validated and cleaned), in the turn's span: with tracing
+ * on, the model steps, tool calls and handoffs below are its children, under the client's call.
+ */
+export function runTurn(live: Live, text: string): Promise<AgentReply> {
+  const attributes = {
+    'gen_ai.conversation.id': live.workflowId,
+    'desk.turn': live.state.turn + 1,
+    'desk.agent.start': live.state.currentAgent,
+  };
+  return inSpan('turn', attributes, async (span) => {
+    const reply = await answer(live, text);
+    span.setAttributes({
+      'desk.agent.end': reply.agent,
+      'desk.handoffs': reply.events.filter((e) => e.type === 'handoff').length,
+      'desk.model_steps': reply.events.filter((e) => e.type === 'model_step').length,
+      ...guardOf(reply),
+    });
+    return reply;
+  });
+}
+
+function guardOf(reply: AgentReply): { 'desk.guard'?: string } {
+  const guard = reply.events.find((e) => e.type === 'guard');
+  return guard ? { 'desk.guard': guard.limit } : {};
+}
+
+async function answer(live: Live, text: string): Promise<AgentReply> {
   live.state = boundTranscript(startTurn(live.state, text), live.limits.maxTranscriptBytes);
   const turn = live.state.turn;
   const events: TurnEvent[] = [];
@@ -111,10 +141,12 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
     live.state = appendMessages(live.state, { role: 'assistant', agent, content: reply });
     takeRollback(live, events);
     live.publish();
+    if (events.some((e) => e.type === 'model_step' && e.usage)) publishUsage(live.state);
     return { agent, text: reply, turn, events };
   };
   const guard = (limit: GuardLimit): AgentReply => {
     live.state = recordGuard(live.state, limit, now());
+    deskMetrics.guard(live.state.currentAgent, limit);
     events.push({ type: 'guard', agent: live.state.currentAgent, limit });
     return finish(live.state.currentAgent, GUARD_REPLY[limit]);
   };
@@ -124,6 +156,8 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
     takeRollback(live, events);
     const agent = live.state.currentAgent;
     const result = await modelStep(live, agent);
+    const usage = 'usage' in result ? result.usage : undefined;
+    if (usage) live.state = recordUsage(live.state, agent, usage);
     if (result.kind === 'interrupted' || result.kind === 'failed') {
       events.push({
         type: 'model_step',
@@ -135,12 +169,12 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
       continue; // the loop's head applies the rollback; the receptionist takes the next step
     }
     if (result.kind !== 'tool_calls') {
-      events.push({ type: 'model_step', agent, outcome: result.kind });
+      events.push({ type: 'model_step', agent, outcome: result.kind, ...(usage && { usage }) });
       return finish(agent, result.text);
     }
     const acted = await actOnCalls(
       live,
-      { agent, step, text: result.text, calls: result.calls },
+      { agent, step, text: result.text, calls: result.calls, usage },
       { handoffs: progress.handoffs },
       events,
     );
@@ -154,6 +188,16 @@ export async function runTurn(live: Live, text: string): Promise<AgentReply> {
   return guard('steps');
 }
 
+/**
+ * The usage memo `list` reads (tokens and cost without querying every conversation): at the end of
+ * each turn whose steps reported usage, and at the start of a run that carries usage (a memo does
+ * not follow continue-as-new). One event per turn, and none at all in conversations (and recorded
+ * histories) from before usage existed, which so issue exactly the commands they always did.
+ */
+export function publishUsage(state: ConversationState): void {
+  if (state.usage) upsertMemo({ [USAGE_MEMO]: usageMemo(state.usage) });
+}
+
 /** Applies a rollback that arrived mid-turn, at a step boundary. */
 export function takeRollback(live: Live, events: TurnEvent[]): void {
   if (live.pendingRollback === undefined) return;
@@ -161,6 +205,7 @@ export function takeRollback(live: Live, events: TurnEvent[]): void {
   live.pendingRollback = undefined;
   const from = live.state.currentAgent;
   live.state = applyRollback(live.state, reason, now());
+  deskMetrics.rollback(from, from === ENTRY_AGENT);
   events.push({ type: 'rollback', from, to: ENTRY_AGENT, reason, noop: from === ENTRY_AGENT });
   live.publish();
 }
@@ -225,7 +270,7 @@ function modelStepRequest(live: Live, agent: AgentName): ModelStepRequest {
  */
 async function actOnCalls(
   live: Live,
-  response: { agent: AgentName; step: number; text: string | null; calls: ModelToolCall[] },
+  response: { agent: AgentName; step: number; text: string | null; calls: ModelToolCall[]; usage?: StepUsage },
   start: TurnProgress,
   events: TurnEvent[],
 ): Promise<TurnProgress & { guard?: GuardLimit }> {
@@ -240,6 +285,7 @@ async function actOnCalls(
     agent,
     outcome: 'tool_calls',
     ...(bounded.dropped > 0 && { droppedCalls: bounded.dropped }),
+    ...(response.usage && { usage: response.usage }),
   });
   live.state = appendMessages(live.state, {
     role: 'assistant',
@@ -287,6 +333,8 @@ async function actOnCalls(
         `${live.workflowId}:${turn}:${step}:${index}`,
       );
     record(live, agent, call, decision, result, events);
+    if (decision.kind === 'run' && call.name === REFUND_TOOL)
+      deskMetrics.refund(agent, requested ? 'approval_requested' : result);
     if (requested) {
       const a = requested.approval;
       events.push({
@@ -328,6 +376,14 @@ function record(
       break;
     case 'handoff':
       live.state = applyHandoff(live.state, decision.to, decision.reason, now());
+      instantSpan(`handoff ${agent} -> ${decision.to}`, {
+        'gen_ai.conversation.id': live.workflowId,
+        'desk.handoff.from': agent,
+        'desk.handoff.to': decision.to,
+        'desk.handoff.reason': decision.reason,
+        'desk.turn': live.state.turn,
+      });
+      deskMetrics.handoff(agent, decision.to);
       events.push({ type: 'handoff', from: agent, to: decision.to, reason: decision.reason });
       live.publish();
       break;
@@ -378,6 +434,7 @@ export async function runDecision(live: Live, d: ApprovalDecision): Promise<Appr
       },
     );
     live.state = recordRefund(live.state, decided.id, result);
+    deskMetrics.refund(decided.agent, result);
   }
   const approval = findApproval(live.state, d.approvalId) ?? decided;
   const text = decisionMessage(approval);
@@ -406,28 +463,45 @@ async function runToolCall(
   idempotencyKey: string,
   approval?: { id: string; by: string },
 ): Promise<ToolRunResult> {
-  try {
-    return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
-      {
-        agent,
-        tool: call.name,
-        arguments: call.arguments,
-        customerId: live.state.customerId,
-        idempotencyKey,
-        ...(approval && { approval }),
-      },
-    ]);
-  } catch (err) {
-    // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
-    // The model hears that it failed, so the history stays valid and the customer gets an answer.
-    if (err instanceof ActivityFailure) {
-      return {
-        ok: false,
-        code: 'invalid_state',
-        message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}`,
-      };
+  const attributes = {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': call.name,
+    'gen_ai.tool.call.id': call.id,
+    'gen_ai.agent.name': agent,
+    'gen_ai.conversation.id': live.workflowId,
+  };
+  return inSpan(`execute_tool ${call.name}`, attributes, async (span) => {
+    const result = await toolActivity();
+    span.setAttributes(
+      result.ok ? { 'desk.tool.ok': true } : { 'desk.tool.ok': false, 'desk.tool.refusal': result.code },
+    );
+    return result;
+  });
+
+  async function toolActivity(): Promise<ToolRunResult> {
+    try {
+      return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
+        {
+          agent,
+          tool: call.name,
+          arguments: call.arguments,
+          customerId: live.state.customerId,
+          idempotencyKey,
+          ...(approval && { approval }),
+        },
+      ]);
+    } catch (err) {
+      // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
+      // The model hears that it failed, so the history stays valid and the customer gets an answer.
+      if (err instanceof ActivityFailure) {
+        return {
+          ok: false,
+          code: 'invalid_state',
+          message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}`,
+        };
+      }
+      throw err;
     }
-    throw err;
   }
 }
 

@@ -5,7 +5,15 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { AGENT_NAMES, isAgentName } from '../../agents';
-import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, PENDING_APPROVALS, WORKFLOW_TYPE } from '../../workflows/messages';
+import {
+  CURRENT_AGENT,
+  CUSTOMER_ID,
+  HANDOFF_COUNT,
+  PENDING_APPROVALS,
+  USAGE_MEMO,
+  WORKFLOW_TYPE,
+} from '../../workflows/messages';
+import { formatUsd, type UsageMemo } from '../../contract/usage';
 import { checkCustomerId } from '../conversations';
 import { connect, customerArg, positiveIntArg, print } from './context';
 import { formatTable, formatTime } from './format';
@@ -31,6 +39,8 @@ export interface ConversationRow {
   /** Temporal's execution status, lower case: running, completed, terminated, ... */
   status: string;
   startTime: string;
+  /** Tokens and cost from the conversation's memo; null before its first model step reported usage. */
+  usage: UsageMemo | null;
 }
 
 /** A visibility-query string literal. Values are validated first; this also escapes, in case. */
@@ -66,6 +76,21 @@ export function toRow(info: WorkflowExecutionInfo): ConversationRow {
     pendingApprovals: attrs.get(PENDING_APPROVALS) ?? null,
     status: info.status.name.toLowerCase(),
     startTime: info.startTime.toISOString(),
+    usage: usageOf(info.memo?.[USAGE_MEMO]),
+  };
+}
+
+/** The memo's usage, if it is one: a memo is whatever the workflow wrote, read defensively. */
+function usageOf(raw: unknown): UsageMemo | null {
+  const u = raw as Partial<UsageMemo> | undefined;
+  if (!u || typeof u.inputTokens !== 'number' || typeof u.outputTokens !== 'number') return null;
+  return {
+    steps: Number(u.steps) || 0,
+    inputTokens: u.inputTokens,
+    outputTokens: u.outputTokens,
+    cachedInputTokens: Number(u.cachedInputTokens) || 0,
+    costUsd: typeof u.costUsd === 'number' ? u.costUsd : null,
+    estimated: u.estimated === true,
   };
 }
 
@@ -81,12 +106,15 @@ export async function listConversations(client: Client, query: string, limit: nu
 
 export function formatRows(rows: ConversationRow[]): string {
   return formatTable(
-    ['ID', 'CUSTOMER', 'AGENT', 'HANDOFFS', 'STATUS', 'STARTED'],
+    ['ID', 'CUSTOMER', 'AGENT', 'HANDOFFS', 'TOKENS', 'COST', 'STATUS', 'STARTED'],
     rows.map((r) => [
       r.id,
       r.customerId ?? '-',
       r.agent ?? '-',
       r.handoffs === null ? '-' : String(r.handoffs),
+      // in/out, and `est` when the counts are estimates (the offline model's)
+      r.usage ? `${r.usage.inputTokens}/${r.usage.outputTokens}${r.usage.estimated ? ' est' : ''}` : '-',
+      !r.usage ? '-' : r.usage.costUsd === null ? 'unknown' : formatUsd(r.usage.costUsd),
       r.status,
       formatTime(new Date(r.startTime)),
     ]),

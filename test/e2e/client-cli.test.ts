@@ -143,15 +143,34 @@ test('state and list: the path, and the conversation found by agent, customer an
   expect(state.code).toBe(0);
   expect(state.stdout).toContain(`conversation ${id} (customer alice)`);
   expect(state.stdout).toMatch(/^path: receptionist -> order$/m);
+  // Tokens and cost per agent: the offline model's counts are estimates, and it costs nothing.
+  const json = JSON.parse((await cli(['state', id, '--json'])).stdout) as ConversationSnapshot;
+  const { total, byAgent } = json.usage!;
+  const n = (x: number) => x.toLocaleString('en-US');
+  expect(state.stdout).toContain(
+    `usage: ${total.steps} steps, tokens in ${n(total.inputTokens)} out ${n(total.outputTokens)} (estimated), cost $0`,
+  );
+  expect(Object.keys(byAgent).sort()).toEqual(['order', 'receptionist']);
+  expect(byAgent.order!.steps + byAgent.receptionist!.steps).toBe(total.steps);
+  expect(state.stdout).toContain(
+    `  order: ${byAgent.order!.steps} step${byAgent.order!.steps === 1 ? '' : 's'}, tokens in ${n(byAgent.order!.inputTokens)} out ${n(byAgent.order!.outputTokens)} (estimated), cost $0`,
+  );
 
   await waitForVisibility(`CurrentAgent = 'order' AND CustomerId = 'alice'`, id);
-  const list = await cli(['list', '--agent', 'order', '--customer', 'alice', '--open']);
+  // The usage memo reaches visibility on its own schedule: asked until the row shows this turn's tokens.
+  const tokens = `${total.inputTokens}/${total.outputTokens} est`;
+  let list: CliResult;
+  const deadline = Date.now() + 10_000;
+  do list = await cli(['list', '--agent', 'order', '--customer', 'alice', '--open']);
+  while (!list.stdout.includes(tokens) && Date.now() < deadline);
   expect(list.code).toBe(0);
   const [head, ...rows] = list.stdout.trimEnd().split('\n');
-  expect(head).toMatch(/^ID\s+CUSTOMER\s+AGENT\s+HANDOFFS\s+STATUS\s+STARTED$/);
+  expect(head).toMatch(/^ID\s+CUSTOMER\s+AGENT\s+HANDOFFS\s+TOKENS\s+COST\s+STATUS\s+STARTED$/);
   const row = rows.find((r) => r.startsWith(`${id} `));
   expect(row).toMatch(
-    new RegExp(`^${id}\\s+alice\\s+order\\s+1\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`),
+    new RegExp(
+      `^${id}\\s+alice\\s+order\\s+1\\s+${tokens}\\s+\\$0\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`,
+    ),
   );
 });
 

@@ -233,7 +233,22 @@ test('a rate limit (429, retry-after: 1) once: the model step is retried and the
   expect(reply.agent).toBe('receptionist');
   expect(reply.text).toMatch(/^\(offline model\) Happy to help!/);
   // The retry is inside one model step: the run log shows one successful step.
-  expect(reply.events).toEqual([{ type: 'model_step', agent: 'receptionist', outcome: 'reply' }]);
+  // Its usage is the endpoint's (the offline model behind the fake: estimated); `some-model` has no
+  // price, so the step has no cost rather than a made-up one.
+  expect(reply.events).toEqual([
+    {
+      type: 'model_step',
+      agent: 'receptionist',
+      outcome: 'reply',
+      usage: {
+        model: 'some-model',
+        inputTokens: expect.any(Number),
+        outputTokens: expect.any(Number),
+        cachedInputTokens: 0,
+        estimated: true,
+      },
+    },
+  ]);
   expect(fake.requests).toHaveLength(2);
   // The retry waited for the server's retry-after (1 s), give or take the clocks' grain.
   expect(fake.requests[1]!.at - fake.requests[0]!.at).toBeGreaterThanOrEqual(900);

@@ -184,6 +184,22 @@ describe('docker-compose.yml', () => {
     expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true, constraints: {} }]);
   });
 
+  test('the tracing profile runs Jaeger on loopback (UI 16686, OTLP/HTTP 4318), and only with that profile', () => {
+    const jaeger = service('jaeger') as Service & { profiles?: string[] };
+    expect(jaeger.image).toMatch(/^jaegertracing\/all-in-one:/);
+    expect(jaeger.profiles).toEqual(['tracing']);
+    expect(publishedPorts(jaeger)).toEqual([
+      { host: 16686, container: 16686 },
+      { host: 4318, container: 4318 },
+    ]);
+    expect((jaeger.ports ?? []).every((p) => String(p).startsWith('127.0.0.1:'))).toBe(true);
+    // Every other service runs without a profile: `docker compose up` is the desk as before.
+    const profiled = Object.entries(services).filter(([, s]) => (s as { profiles?: unknown }).profiles !== undefined);
+    expect(profiled.map(([name]) => name)).toEqual(['jaeger']);
+    // The worker is pointed at it through .env, as .env.example shows.
+    expect(read('.env.example')).toMatch(/^# OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/jaeger:4318$/m);
+  });
+
   test('every depends_on condition can be met', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, condition] of Object.entries(dependsOn(s))) {

@@ -126,6 +126,9 @@ function completion(message: Record<string, unknown>, finishReason = 'stop'): Sc
   };
 }
 
+/** What `completion()`'s usage becomes: the configured model's name, no price table (so no cost). */
+const STEP_USAGE = { model: MODEL, inputTokens: 10, outputTokens: 5, cachedInputTokens: 0 };
+
 function apiError(
   status: number,
   message: string,
@@ -188,7 +191,11 @@ describe.each([
   describe('callModel: requests and results', () => {
     it('returns a plain reply and sends only model, messages, tools and tool_choice (and the stream fields)', async () => {
       const step = await against(() => completion({ content: 'Hi! How can I help?' }));
-      await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: 'Hi! How can I help?' });
+      await expect(step.callModel(hello)).resolves.toEqual({
+        kind: 'reply',
+        text: 'Hi! How can I help?',
+        usage: STEP_USAGE,
+      });
 
       const request = server!.requests[0]!;
       expect(Object.keys(request).sort()).toEqual(
@@ -246,6 +253,7 @@ describe.each([
         calls: [
           { id: 'call_abc', name: 'get_order_status', arguments: '{"order_id":"12345"}', summary: 'order 12345' },
         ],
+        usage: STEP_USAGE,
       });
 
       const request = server!.requests[0]!;
@@ -311,6 +319,7 @@ describe.each([
         kind: 'tool_calls',
         text: null,
         calls: [{ id: 'call_1', name: 'transfer_to_billing', arguments: '{"reason":"Customer wants a refund"}' }],
+        usage: STEP_USAGE,
       });
       expect((server!.requests[0]!.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(
         ['transfer_to_order', 'transfer_to_billing', 'transfer_to_tech'],
@@ -333,12 +342,13 @@ describe.each([
         kind: 'tool_calls',
         text: null,
         calls: [{ id: 'call_x', name: 'get_order_status', arguments: '{"order_id": 123' }],
+        usage: STEP_USAGE,
       });
     });
 
     it('maps finish_reason content_filter to the canned refusal', async () => {
       const step = await against(() => completion({ content: null }, 'content_filter'));
-      await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
+      await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY, usage: STEP_USAGE });
     });
 
     it("maps Azure's 400 content_filter to the canned refusal, not a failure", async () => {
@@ -354,12 +364,16 @@ describe.each([
 
     it("returns the model's own refusal text", async () => {
       const step = await against(() => completion({ content: null, refusal: "I can't help with that." }));
-      await expect(step.callModel(hello)).resolves.toEqual({ kind: 'refusal', text: "I can't help with that." });
+      await expect(step.callModel(hello)).resolves.toEqual({
+        kind: 'refusal',
+        text: "I can't help with that.",
+        usage: STEP_USAGE,
+      });
     });
 
     it('answers an empty completion with a polite reply instead of failing', async () => {
       const step = await against(() => completion({ content: '' }));
-      await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: EMPTY_REPLY });
+      await expect(step.callModel(hello)).resolves.toEqual({ kind: 'reply', text: EMPTY_REPLY, usage: STEP_USAGE });
     });
   });
 
@@ -478,7 +492,7 @@ describe('callModel: streaming', () => {
     const text = 'Your order 12345 has shipped with UPS; the tracking number is TRK-98765.';
     const step = await stepAgainst(() => completion({ content: text }), 5_000, { replies });
     const result = await activity().run(step.callModel, hello);
-    expect(result).toEqual({ kind: 'reply', text });
+    expect(result).toEqual({ kind: 'reply', text, usage: STEP_USAGE });
     expect(seen.keys).toEqual([{ conversationId: 'conversation-alice-1', step: 'run-1/7', attempt: 2 }]);
     expect(seen.deltas.length).toBeGreaterThan(5);
     expect(seen.deltas.join('')).toBe(text);
@@ -514,7 +528,11 @@ describe('callModel: streaming', () => {
         replies,
       },
     );
-    await expect(activity().run(step.callModel, hello)).resolves.toEqual({ kind: 'refusal', text: REFUSAL_REPLY });
+    await expect(activity().run(step.callModel, hello)).resolves.toEqual({
+      kind: 'refusal',
+      text: REFUSAL_REPLY,
+      usage: STEP_USAGE,
+    });
     expect(seen.deltas.join('')).toBe('Sure, here is how to');
     expect(seen.finals).toEqual([REFUSAL_REPLY]);
   });
@@ -522,7 +540,11 @@ describe('callModel: streaming', () => {
   it('publishes nothing when streaming is off', async () => {
     const { replies, seen } = recordingReplies();
     const step = await stepAgainst(() => completion({ content: 'Hi!' }), 5_000, { replies, stream: false });
-    await expect(activity().run(step.callModel, hello)).resolves.toEqual({ kind: 'reply', text: 'Hi!' });
+    await expect(activity().run(step.callModel, hello)).resolves.toEqual({
+      kind: 'reply',
+      text: 'Hi!',
+      usage: STEP_USAGE,
+    });
     expect(server!.requests[0]!.stream).toBeUndefined();
     expect(seen).toEqual({ keys: [], deltas: [], finals: [] });
   });

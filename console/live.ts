@@ -96,8 +96,10 @@ class Watch {
     this.timer = undefined;
     if (this.stopped) return;
     try {
-      await this.readRecorded();
+      // The stream first: a step's last chunks then reach the page before (not with) its recorded
+      // reply, which replaces them, so a short step still shows as it is written.
       await this.readStreamed(first);
+      await this.readRecorded();
       this.problem = undefined;
     } catch (err) {
       const message = (err as Error).message;

@@ -30,7 +30,7 @@ import { quietRuntime } from '../helpers/temporal-env';
 const SKIP = process.env.DESK_SKIP_BROWSER === '1';
 const TOKEN = 'console-browser-test-token';
 /** Slow enough for a browser to see a reply grow, fast enough for a turn of six steps to take seconds. */
-const CHUNK_DELAY_MS = 80;
+const CHUNK_DELAY_MS = 120;
 const SCREENSHOTS = process.env.DESK_CONSOLE_SCREENSHOTS;
 
 jest.setTimeout(120_000);

@@ -27,6 +27,7 @@ import { awaitingApprovals, checkDecisionAgainst, isAwaiting, nextDeadline, type
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
+  DEFAULT_EXECUTION,
   FAILURE,
   HANDOFF_COUNT,
   PENDING_APPROVALS,
@@ -76,6 +77,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
     state: input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now()),
     limits,
     policy,
+    execution: input.execution ?? DEFAULT_EXECUTION,
     workflowId: workflowInfo().workflowId,
     runId: workflowInfo().runId,
     publish: publisher(() => live.state),
@@ -87,7 +89,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   await serve(live, gate, input);
   live.publish();
   await condition(allHandlersFinished);
-  return snapshot(live.state, limits, policy);
+  return snapshot(live);
 }
 
 /**
@@ -105,7 +107,7 @@ function registerHandlers(live: Live): Gate {
   let serving = 0;
   const idle = () => serving === nextTicket;
 
-  setHandler(stateQuery, () => snapshot(live.state, live.limits, live.policy));
+  setHandler(stateQuery, () => snapshot(live));
   setHandler(historyQuery, () => live.state.history);
   setHandler(endSignal, () => {
     live.state = closeConversation(live.state, 'ended');
@@ -193,6 +195,7 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
           customerId: live.state.customerId,
           limits: input.limits,
           ...(input.policy && { policy: input.policy }),
+          ...(input.execution && { execution: input.execution }),
           carried: compactForCarry(live.state, live.limits.maxTranscriptBytes),
         });
       }
@@ -267,7 +270,8 @@ function publisher(current: () => ConversationState): () => void {
   };
 }
 
-function snapshot(state: ConversationState, limits: ConversationLimits, policy: ApprovalPolicy): ConversationSnapshot {
+function snapshot(live: Live): ConversationSnapshot {
+  const { state, limits, policy, execution } = live;
   const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded, usage } = state;
   const all = state.approvals ?? [];
   const approvals = [...all.filter(isAwaiting), ...all.filter((a) => !isAwaiting(a))];
@@ -281,6 +285,7 @@ function snapshot(state: ConversationState, limits: ConversationLimits, policy: 
     statistics: statistics(state),
     limits,
     policy,
+    execution,
     approvals,
     ...(approvalsFolded && { approvalsFolded }),
     ...(usage && { usage }),

@@ -366,6 +366,8 @@ describe('offline model: guards and protocol', () => {
       prompt_tokens: plain.usage!.prompt_tokens,
       completion_tokens: expect.any(Number),
       total_tokens: plain.usage!.prompt_tokens + counted.usage!.completion_tokens,
+      // The offline model's counts are its own estimates, and it says so in the stream too.
+      estimated: true,
     });
   });
 

@@ -10,15 +10,20 @@ import type { DeskActivities } from '../activities';
 import { temporalSettings } from '../config/connection';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from './runtime';
-import { createDeskWorker } from './worker';
+import { createDeskWorker, deskWorkerVersion, type DeskWorkerOptions } from './worker';
+import { applyPromotePolicy, formatVersion, versioningFromEnv } from './versioning';
 
 export interface RunWorkerOptions {
   /** Wraps the activities before the worker registers them (tests only). */
   wrapActivities?: (activities: DeskActivities) => DeskActivities;
+  /** Changes to the workflow bundle (tests only). */
+  bundlerOptions?: DeskWorkerOptions['bundlerOptions'];
 }
 
 export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   const settings = temporalSettings();
+  // Read before anything starts, so a bad value is one clear line and nothing to clean up.
+  const versioning = versioningFromEnv();
   const runtime = await createDeskRuntime();
   let connection: NativeConnection;
   try {
@@ -31,11 +36,43 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   }
   try {
     const activities = opts.wrapActivities ? opts.wrapActivities(runtime.activities) : runtime.activities;
-    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities });
+    const worker = await createDeskWorker({
+      connection,
+      namespace: settings.namespace,
+      activities,
+      bundlerOptions: opts.bundlerOptions,
+      ...(versioning.enabled && {
+        deployment: { deploymentName: versioning.deploymentName, buildId: versioning.buildId },
+      }),
+    });
     console.log(`[worker] ${runtime.description}`);
+    const version = deskWorkerVersion(worker);
+    console.log(
+      version
+        ? `[worker] version ${formatVersion(version)} (worker deployment ${version.deploymentName}, build id ${version.buildId}; conversations pinned)`
+        : '[worker] unversioned (DESK_VERSIONING=off): every worker on the queue takes every conversation',
+    );
+    const running = worker.run();
+    try {
+      if (version && versioning.enabled) {
+        const line = await applyPromotePolicy(
+          connection.workflowService,
+          settings.namespace,
+          version,
+          versioning.promote,
+        );
+        console.log(`[worker] ${line}`);
+      }
+    } catch (err) {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      throw new Error(
+        `could not apply DESK_PROMOTE=${versioning.enabled ? versioning.promote : ''}: ${(err as Error).message}`,
+      );
+    }
     // Last, so "polling" on stdout means ready, banner and all (the e2e tests wait for it).
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
-    await worker.run();
+    await running;
     console.log('[worker] stopped');
   } finally {
     await connection.close();

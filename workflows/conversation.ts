@@ -9,11 +9,12 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
   log,
+  makeContinueAsNewFunc,
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
+  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -54,6 +55,15 @@ import {
 import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn';
 
 export { CANNED } from './turn';
+
+/**
+ * Worker Versioning (worker/versioning.ts): a run is PINNED to the worker deployment version it
+ * started on, so no turn is ever replayed on code it did not start with, whatever changed in between
+ * (an agent's tools or handoffs, the per-call rule, this file). A run moves to the deployment's
+ * current version only at continue-as-new, which starts from the carried state instead of replaying
+ * history: serve() continues as new at the first idle moment after a new version became current.
+ */
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, conversation);
 
 export async function conversation(rawInput: ConversationInput): Promise<ConversationSnapshot> {
   // Any client can start this workflow with anything: check before touching it. A plain error here
@@ -165,14 +175,24 @@ function registerHandlers(live: Live): Gate {
   return { accepted: () => nextTicket, idle };
 }
 
-/** Waits for messages until the conversation closes (ended, or idle past the timer), continuing-as-new when history grows long. */
+/**
+ * Waits for messages until the conversation closes (ended, or idle past the timer), continuing-as-new
+ * when history grows long or when a newer worker deployment version became current.
+ */
 async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<void> {
   const { historyLength: startLength, historySize: startSize } = workflowInfo();
-  /** Temporal suggests continue-as-new, or this run added more history than the limits allow. */
+  /**
+   * Time for a new run: Temporal suggests continue-as-new, this run added more history than the limits
+   * allow, or this pinned run's deployment has a new current version (always false for an unversioned
+   * worker, so histories recorded without versioning replay unchanged). The version flag is read
+   * when a workflow task starts: an idle conversation notices at its next message or signal, finishes
+   * that turn on its own version, and moves.
+   */
   const historyTooLong = (): boolean => {
     const info = workflowInfo();
     return (
       info.continueAsNewSuggested ||
+      info.targetWorkerDeploymentVersionChanged ||
       info.historyLength - startLength >= live.limits.continueAsNewAfterEvents ||
       info.historySize - startSize >= live.limits.continueAsNewAfterBytes
     );
@@ -184,7 +204,10 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
     if (historyTooLong()) {
       await condition(allHandlersFinished);
       if (gate.idle() && open()) {
-        await continueAsNew<typeof conversation>({
+        // AUTO_UPGRADE for the new run's first task: it starts on the current version (ignored by
+        // an unversioned worker). The carried state is checked by the schema like any start input,
+        // so a new version reads what an older one carried.
+        await makeContinueAsNewFunc<typeof conversation>({ initialVersioningBehavior: 'AUTO_UPGRADE' })({
           customerId: live.state.customerId,
           limits: input.limits,
           ...(input.policy && { policy: input.policy }),

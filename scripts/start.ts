@@ -7,7 +7,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { temporalSettings } from '../config/connection';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from '../worker/runtime';
-import { createDeskWorker, installRuntime } from '../worker/worker';
+import { createDeskWorker, deploymentOption, installRuntime, runVersioned, versionLine } from '../worker/worker';
+import { versioningFromEnv } from '../worker/versioning';
 import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
 
 async function main(): Promise<void> {
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
   // repeated one (npm and tsx relay Ctrl-C a second time) changes nothing.
   installRuntime('INFO', { shutdownSignals: [] });
   const settings = temporalSettings();
+  // The one worker here: its version becomes current (DESK_PROMOTE=always unless set otherwise).
+  const versioning = versioningFromEnv(process.env, { promote: 'always' });
   const local = !process.env.TEMPORAL_API_KEY && !settings.connectionOptions.tls;
   const server = local ? await startDevServer({ address: settings.address, uiPort: DEFAULT_UI_PORT }) : undefined;
   const runtime = await createDeskRuntime();
@@ -24,13 +27,16 @@ async function main(): Promise<void> {
       connection,
       namespace: settings.namespace,
       activities: runtime.activities,
+      ...deploymentOption(versioning),
     });
+    const { running, promoted } = await runVersioned(worker, connection, versioning);
     console.log('');
     console.log(
       `Temporal:     ${settings.address} (namespace ${settings.namespace})${server?.reused ? ', already running' : ''}`,
     );
     if (server?.uiUrl) console.log(`Temporal UI:  ${server.uiUrl}`);
     console.log(`Worker:       task queue ${TASK_QUEUE}; ${runtime.description}`);
+    console.log(`Versioning:   ${versionLine(worker)}${promoted ? `; ${promoted}` : ''}`);
     console.log('Talk to it:   npm run client -- chat --customer alice');
     console.log('Press Ctrl-C to stop.');
     const stop = (signal: NodeJS.Signals) => {
@@ -39,7 +45,7 @@ async function main(): Promise<void> {
       worker.shutdown();
     };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
-    await worker.run();
+    await running;
   } finally {
     await connection.close();
     await runtime.close();

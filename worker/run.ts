@@ -10,8 +10,8 @@ import type { DeskActivities } from '../activities';
 import { temporalSettings } from '../config/connection';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from './runtime';
-import { createDeskWorker, deskWorkerVersion, type DeskWorkerOptions } from './worker';
-import { applyPromotePolicy, formatVersion, versioningFromEnv } from './versioning';
+import { createDeskWorker, deploymentOption, runVersioned, versionLine, type DeskWorkerOptions } from './worker';
+import { versioningFromEnv } from './versioning';
 
 export interface RunWorkerOptions {
   /** Wraps the activities before the worker registers them (tests only). */
@@ -41,35 +41,12 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
       namespace: settings.namespace,
       activities,
       bundlerOptions: opts.bundlerOptions,
-      ...(versioning.enabled && {
-        deployment: { deploymentName: versioning.deploymentName, buildId: versioning.buildId },
-      }),
+      ...deploymentOption(versioning),
     });
     console.log(`[worker] ${runtime.description}`);
-    const version = deskWorkerVersion(worker);
-    console.log(
-      version
-        ? `[worker] version ${formatVersion(version)} (worker deployment ${version.deploymentName}, build id ${version.buildId}; conversations pinned)`
-        : '[worker] unversioned (DESK_VERSIONING=off): every worker on the queue takes every conversation',
-    );
-    const running = worker.run();
-    try {
-      if (version && versioning.enabled) {
-        const line = await applyPromotePolicy(
-          connection.workflowService,
-          settings.namespace,
-          version,
-          versioning.promote,
-        );
-        console.log(`[worker] ${line}`);
-      }
-    } catch (err) {
-      worker.shutdown();
-      await running.catch(() => undefined);
-      throw new Error(
-        `could not apply DESK_PROMOTE=${versioning.enabled ? versioning.promote : ''}: ${(err as Error).message}`,
-      );
-    }
+    console.log(`[worker] ${versionLine(worker)}`);
+    const { running, promoted } = await runVersioned(worker, connection, versioning);
+    if (promoted) console.log(`[worker] ${promoted}`);
     // Last, so "polling" on stdout means ready, banner and all (the e2e tests wait for it).
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
     await running;

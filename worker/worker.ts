@@ -16,7 +16,7 @@ import {
 } from '@temporalio/worker';
 import type { DeskActivities } from '../activities';
 import { TASK_QUEUE } from '../workflows/messages';
-import { buildIdFor } from './versioning';
+import { applyPromotePolicy, buildIdFor, formatVersion, type VersioningConfig } from './versioning';
 
 export interface DeskWorkerOptions {
   connection: NativeConnection;
@@ -74,6 +74,56 @@ export async function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker>
 export function deskWorkerVersion(worker: Worker): WorkerDeploymentVersion | undefined {
   const options = worker.options.workerDeploymentOptions;
   return options?.useWorkerVersioning ? options.version : undefined;
+}
+
+/** The `deployment` option of createDeskWorker for a versioning configuration (worker/versioning.ts). */
+export function deploymentOption(versioning: VersioningConfig): Pick<DeskWorkerOptions, 'deployment'> {
+  return versioning.enabled
+    ? { deployment: { deploymentName: versioning.deploymentName, buildId: versioning.buildId } }
+    : {};
+}
+
+/** One line for a worker's banner: its version, or that it runs unversioned. */
+export function versionLine(worker: Worker): string {
+  const version = deskWorkerVersion(worker);
+  return version
+    ? `version ${formatVersion(version)} (worker deployment ${version.deploymentName}, build id ${version.buildId}; conversations pinned to the version they start on)`
+    : 'unversioned (DESK_VERSIONING=off): any worker on the task queue takes any conversation';
+}
+
+/**
+ * Applies a running worker's promote policy (worker/versioning.ts): call it once the worker polls,
+ * since the server learns a version from its workers' polls. The policy's one-line outcome;
+ * undefined for an unversioned worker.
+ */
+export async function promoteWorker(
+  worker: Worker,
+  connection: NativeConnection,
+  versioning: VersioningConfig,
+): Promise<string | undefined> {
+  const version = deskWorkerVersion(worker);
+  if (!version || !versioning.enabled) return undefined;
+  try {
+    return await applyPromotePolicy(connection.workflowService, worker.options.namespace, version, versioning.promote);
+  } catch (err) {
+    throw new Error(`could not apply DESK_PROMOTE=${versioning.promote}: ${(err as Error).message}`);
+  }
+}
+
+/** Runs the worker and applies its promote policy; if that fails, the worker is stopped and the error thrown. */
+export async function runVersioned(
+  worker: Worker,
+  connection: NativeConnection,
+  versioning: VersioningConfig,
+): Promise<{ running: Promise<void>; promoted: string | undefined }> {
+  const running = worker.run();
+  try {
+    return { running, promoted: await promoteWorker(worker, connection, versioning) };
+  } catch (err) {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

@@ -188,7 +188,7 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
    * when a workflow task starts: an idle conversation notices at its next message or signal, finishes
    * that turn on its own version, and moves.
    */
-  const historyTooLong = (): boolean => {
+  const timeForNewRun = (): boolean => {
     const info = workflowInfo();
     return (
       info.continueAsNewSuggested ||
@@ -201,7 +201,7 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
   while (open()) {
     await condition(() => gate.idle() || !open());
     if (!open()) break;
-    if (historyTooLong()) {
+    if (timeForNewRun()) {
       await condition(allHandlersFinished);
       if (gate.idle() && open()) {
         // AUTO_UPGRADE for the new run's first task: it starts on the current version (ignored by
@@ -220,13 +220,13 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
     // A refund awaiting a person keeps the conversation open: wait for a message, a decision or
     // the approval's deadline instead of the idle timer.
     if (awaitingApprovals(live.state).length) {
-      await awaitDecisionOrDeadline(live, gate, () => gate.accepted() !== seen || !open() || historyTooLong());
+      await awaitDecisionOrDeadline(live, gate, () => gate.accepted() !== seen || !open() || timeForNewRun());
       continue;
     }
     // The idle timer is a durable timer: it survives worker and server restarts. It also wakes
     // when signals alone (which a client may pad to 2 MB each) make history too long.
     const active = await condition(
-      () => gate.accepted() !== seen || !open() || historyTooLong(),
+      () => gate.accepted() !== seen || !open() || timeForNewRun(),
       live.limits.idleTimeoutMs,
     );
     if (!active) live.state = closeConversation(live.state, 'idle');

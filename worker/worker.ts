@@ -64,7 +64,7 @@ export async function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker>
   return Worker.create({
     ...common,
     workflowBundle: { code: bundle.code },
-    // The conversation workflow declares PINNED itself; this is the default for any other workflow type.
+    // Every run stays on the version it started on (workflows/conversation.ts says why and how it moves).
     workerDeploymentOptions: { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' },
     ...opts.overrides,
   });

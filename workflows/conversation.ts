@@ -14,7 +14,6 @@ import {
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
-  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -56,15 +55,16 @@ import { applyDueDeadlines, now, runDecision, runTurn, type Live } from './turn'
 
 export { CANNED } from './turn';
 
-/**
- * Worker Versioning (worker/versioning.ts): a run is PINNED to the worker deployment version it
- * started on, so no turn is ever replayed on code it did not start with, whatever changed in between
- * (an agent's tools or handoffs, the per-call rule, this file). A run moves to the deployment's
- * current version only at continue-as-new, which starts from the carried state instead of replaying
- * history: serve() continues as new at the first idle moment after a new version became current.
+/*
+ * Worker Versioning (worker/versioning.ts): on a versioned worker a run is PINNED to the worker
+ * deployment version it started on (the worker's defaultVersioningBehavior, worker/worker.ts), so no
+ * turn is ever replayed on code it did not start with, whatever changed in between (an agent's
+ * tools or handoffs, the per-call rule, this file). A run moves to the deployment's current version
+ * only at continue-as-new, which starts from the carried state instead of replaying history: serve()
+ * continues as new at the first idle moment after a new version became current. Not declared here
+ * with setWorkflowOptions: an unversioned worker (DESK_VERSIONING=off, the tests' in-process
+ * workers) would then report a versioning behaviour with every workflow task, and its tasks stall.
  */
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, conversation);
-
 export async function conversation(rawInput: ConversationInput): Promise<ConversationSnapshot> {
   // Any client can start this workflow with anything: check before touching it. A plain error here
   // would fail the workflow task and retry it forever; this fails the execution, once, clearly.

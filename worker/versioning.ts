@@ -83,7 +83,10 @@ export function versioningFromEnv(
  * roll in place.
  */
 export function buildIdFor(bundleCode: string): string {
-  return `${PACKAGE_VERSION}-${createHash('sha256').update(bundleCode).digest('hex').slice(0, 12)}`;
+  // Without the inline source map: it names the sources by absolute path, so the same code in two
+  // checkouts (two hosts, two folders) would get two ids.
+  const code = bundleCode.replace(/^\/\/# sourceMappingURL=.*$/gm, '');
+  return `${PACKAGE_VERSION}-${createHash('sha256').update(code).digest('hex').slice(0, 12)}`;
 }
 
 export function formatVersion(v: WorkerDeploymentVersion | null | undefined): string {

@@ -44,6 +44,13 @@ describe('buildIdFor', () => {
     expect(buildIdFor('bundle one')).toBe(id);
     expect(buildIdFor('bundle one ')).not.toBe(id);
   });
+
+  it('is the same in every checkout: the inline source map (absolute paths) does not count', () => {
+    const map = (dir: string) =>
+      `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(`{"sources":["${dir}/workflows/index.ts"]}`).toString('base64')}`;
+    expect(buildIdFor(`bundle one${map('/srv/desk')}`)).toBe(buildIdFor(`bundle one${map('/home/me/desk')}`));
+    expect(buildIdFor(`bundle one${map('/srv/desk')}`)).toBe(buildIdFor('bundle one\n'));
+  });
 });
 
 /** A worker-deployment API that knows one deployment, with `registered` versions and a current one. */

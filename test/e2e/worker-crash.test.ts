@@ -12,17 +12,16 @@
  *   idempotency key instead of refunding again. One confirmation; one refund row.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { openShopStore } from '../../activities/store';
 import { decideApproval, startWithMessage } from '../../client/conversations';
-import { OFFLINE_MODEL_ID, startOfflineModel } from '../../offline-model';
+import { OFFLINE_MODEL_ID } from '../../offline-model';
 import { EXECUTION_MODES, endSignal, historyQuery, stateQuery } from '../../workflows/messages';
 import type { ToolRunInput } from '../../contract/transcript';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
+import { startModelProxy, type ModelProxy } from '../helpers/model-proxy';
 
 let server: PrivateServer;
 let dir: string;
@@ -227,48 +226,9 @@ test('a worker killed between an approval and its refund commit reporting: a new
   }
 }, 120_000);
 
-/**
- * An OpenAI-compatible endpoint outside the worker (it must outlive it, as a real provider does):
- * the offline model behind a proxy that holds every request for `delayMs` and counts what is in flight.
- */
-async function slowModel(
-  delayMs: number,
-): Promise<{ baseURL: string; inFlight: () => number; arrived: Promise<void>; close(): Promise<void> }> {
-  const offline = await startOfflineModel();
-  let inFlight = 0;
-  let markArrived!: () => void;
-  const arrived = new Promise<void>((resolve) => (markArrived = resolve));
-  const proxy: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      inFlight++;
-      markArrived();
-      setTimeout(() => {
-        fetch(`${offline.baseURL}${req.url!.replace(/^\/v1/, '')}`, {
-          method: req.method,
-          headers: { 'content-type': 'application/json' },
-          body: Buffer.concat(chunks),
-        })
-          .then(async (r) => {
-            res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
-          })
-          .catch(() => res.destroy())
-          .finally(() => inFlight--);
-      }, delayMs);
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    baseURL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`,
-    inFlight: () => inFlight,
-    arrived,
-    async close() {
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
-      await offline.close();
-    },
-  };
+/** Every model request held for `delayMs` (test/helpers/model-proxy.ts). */
+function slowModel(delayMs: number): Promise<ModelProxy> {
+  return startModelProxy(() => new Promise((resolve) => setTimeout(resolve, delayMs)));
 }
 
 test('a worker killed during a slow model step: the heartbeat timeout notices it in seconds, a new worker answers', async () => {

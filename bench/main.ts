@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --servers stock,tuned] [-- --out DIR] [-- --sections latency,sweep,history,rss]`
+ * `npm run bench [-- --quick] [-- --servers stock,tuned,tuned:local-tools] [-- --out DIR] [-- --sections latency,sweep,history,rss]`
  *
  * What durability costs the desk, measured against an in-process loop of the same agents, model
  * step and tools (bench/in-process-desk.ts) in the same run, the two alternating. For each server
@@ -34,6 +34,7 @@ import {
 import { renderChart, renderMarkdown, type BenchResults } from './report';
 import { BenchShop, checkSeed } from './scenarios';
 import { benchActivities, inProcessSystem, startDeskSystem } from './systems';
+import { EXECUTION_MODES, type ExecutionMode } from '../workflows/messages';
 
 /** How a dev server is started: its dynamic config and its database's pragmas. */
 export interface ServerSetting {
@@ -108,10 +109,15 @@ function parseArgs(argv: string[]): Plan {
   const levels = (value('--levels') ?? (quick ? '1,10,50' : '1,10,50,200')).split(',').map(Number);
   if (levels.some((l) => !Number.isInteger(l) || l < 1 || l > 500))
     throw new Error('--levels takes whole numbers from 1 to 500');
+  // `tuned:local-tools` is the tuned server with conversations in that execution mode.
   const servers = (value('--servers') ?? 'stock,tuned').split(',').filter(Boolean);
-  for (const s of servers)
-    if (!SERVER_SETTINGS[s])
-      throw new Error(`unknown server setting ${s}; known: ${Object.keys(SERVER_SETTINGS).join(', ')}`);
+  for (const s of servers) {
+    const { setting, execution } = splitPhase(s);
+    if (!SERVER_SETTINGS[setting])
+      throw new Error(`unknown server setting ${setting}; known: ${Object.keys(SERVER_SETTINGS).join(', ')}`);
+    if (execution !== undefined && !(EXECUTION_MODES as readonly string[]).includes(execution))
+      throw new Error(`unknown execution mode ${execution}; known: ${EXECUTION_MODES.join(', ')}`);
+  }
   const sections = (value('--sections') ?? SECTIONS.join(',')).split(',').filter(Boolean) as Section[];
   for (const s of sections)
     if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; known: ${SECTIONS.join(', ')}`);
@@ -125,6 +131,12 @@ function parseArgs(argv: string[]): Plan {
     historyCheckpoints: quick ? [1, 10, 30] : [1, 10, 30, 90],
     rssConversations: quick ? 100 : 1000,
   };
+}
+
+/** `tuned:local-tools` -> the server setting and the conversations' execution mode. */
+function splitPhase(phase: string): { setting: string; execution?: ExecutionMode } {
+  const [setting = '', execution] = phase.split(':');
+  return { setting, ...(execution !== undefined && { execution: execution as ExecutionMode }) };
 }
 
 function startStub(): Promise<{ baseURL: string; child: ChildProcess }> {
@@ -187,11 +199,13 @@ async function main(): Promise<void> {
   let rss: RssResult | undefined;
   try {
     for (const [index, name] of plan.servers.entries()) {
+      const { setting, execution } = splitPhase(name);
       const label = `desk (${name})`;
-      log(`--- ${label}: starting a dev server with ${JSON.stringify(SERVER_SETTINGS[name])}`);
+      log(`--- ${label}: starting a dev server with ${JSON.stringify(SERVER_SETTINGS[setting])}`);
       const desk = await startDeskSystem({
         label,
-        ...SERVER_SETTINGS[name]!,
+        ...SERVER_SETTINGS[setting]!,
+        ...(execution && { execution }),
         activities: (client) => benchActivities(shop, stub.baseURL).desk(client),
         workflowBundle,
         log: () => undefined,
@@ -261,7 +275,11 @@ async function main(): Promise<void> {
       loadAverageAfter: os.loadavg(),
       durationSeconds: (Date.now() - t0) / 1000,
     },
-    servers: plan.servers.map((name) => ({ name, label: `desk (${name})`, ...SERVER_SETTINGS[name]! })),
+    servers: plan.servers.map((name) => ({
+      name,
+      label: `desk (${name})`,
+      ...SERVER_SETTINGS[splitPhase(name).setting]!,
+    })),
     latency,
     sweep,
     breakdown,

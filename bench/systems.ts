@@ -20,7 +20,7 @@ import { queryTranscriptSource } from '../activities/transcripts';
 import { sendMessage, startConversation, type ConversationHandle } from '../client/conversations';
 import { freePort, startDevServer, type DevServer, type DynamicConfigValue } from '../scripts/dev-server';
 import { createDeskWorker } from '../worker/worker';
-import { endSignal, stateQuery } from '../workflows/messages';
+import { endSignal, stateQuery, type ExecutionMode } from '../workflows/messages';
 import { turnBreakdown, type TurnBreakdown } from './breakdown';
 import { InProcessConversation, type InProcessActivities } from './in-process-desk';
 import type { BenchShop } from './scenarios';
@@ -104,6 +104,8 @@ export interface DeskOptions {
   activities: (client: Client) => DeskActivities;
   workflowBundle: WorkflowBundleWithSourceMap;
   log: (line: string) => void;
+  /** Where the conversations' tool calls run (DEFAULT_EXECUTION when absent). */
+  execution?: ExecutionMode;
 }
 
 export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
@@ -144,7 +146,8 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
     server,
     client,
     async startConversation() {
-      const handle = await startConversation(client, { customerId: CUSTOMER }, { taskQueue });
+      const input = { customerId: CUSTOMER, ...(opts.execution && { execution: opts.execution }) };
+      const handle = await startConversation(client, input, { taskQueue });
       open.push(handle);
       // A query is answered once the worker has run the first workflow task: the conversation is
       // then waiting for a message, as a customer's conversation between two messages is.

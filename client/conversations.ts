@@ -10,6 +10,7 @@ import { conversation } from '../workflows';
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
+  EXECUTION_MODES,
   HANDOFF_COUNT,
   TASK_QUEUE,
   decideApprovalUpdate,
@@ -18,6 +19,7 @@ import {
   type ApprovalOutcome,
   type ConversationInput,
   type DecideApprovalInput,
+  type ExecutionMode,
 } from '../workflows/messages';
 import { approvalPolicyFromEnv } from '../config/approval-policy';
 import { ENTRY_AGENT } from '../agents';
@@ -150,8 +152,8 @@ export async function sendMessage(handle: ConversationHandle, text: string): Pro
 }
 
 /**
- * A start input with the refund-approval policy the environment sets (REFUND_APPROVAL_LIMIT,
- * APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT, DESK_APPROVERS); unchanged when none is set.
+ * A start input with what the environment sets: the refund-approval policy (REFUND_APPROVAL_LIMIT,
+ * APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT, DESK_APPROVERS) and where tool calls run (DESK_EXECUTION); unchanged when none is set. Both are fixed for the conversation's life.
  */
 export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv = process.env): ConversationInput {
   let policy;
@@ -160,7 +162,23 @@ export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv =
   } catch (err) {
     throw new InvalidInputError(`bad approval policy in the environment: ${(err as Error).message}`);
   }
-  return Object.keys(policy).length ? { ...input, policy: { ...policy, ...input.policy } } : input;
+  const execution = input.execution ?? executionFromEnv(env);
+  return {
+    ...input,
+    ...(Object.keys(policy).length && { policy: { ...policy, ...input.policy } }),
+    ...(execution && { execution }),
+  };
+}
+
+/** DESK_EXECUTION: activities (the default) or local-tools; see EXECUTION_MODES. */
+export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionMode | undefined {
+  const text = env.DESK_EXECUTION?.trim();
+  if (!text) return undefined;
+  if (!(EXECUTION_MODES as readonly string[]).includes(text))
+    throw new InvalidInputError(
+      `DESK_EXECUTION must be one of ${EXECUTION_MODES.join(', ')}, got ${JSON.stringify(env.DESK_EXECUTION)}`,
+    );
+  return text as ExecutionMode;
 }
 
 /** A person's decision on a pending refund; the workflow checks who may decide and that it is still pending. */

@@ -48,7 +48,7 @@ export function formatTurn(reply: AgentReply): string {
 
 export function formatState(state: ConversationSnapshot): string {
   const lines = [
-    `agent: ${state.currentAgent}   status: ${state.status}${state.closedReason ? ` (${state.closedReason})` : ''}   turns: ${state.turn}`,
+    `agent: ${state.currentAgent}   status: ${state.status}${state.closedReason ? ` (${state.closedReason})` : ''}   turns: ${state.turn}${state.execution === 'local-tools' ? '   tool calls: local activities' : ''}`,
     `path: ${state.statistics.path}`,
     `handoffs: ${state.statistics.totalHandoffs}   rollbacks: ${state.statistics.rollbacks}   agents involved: ${state.statistics.agentsInvolved.join(', ')}`,
   ];

@@ -341,6 +341,11 @@ function billing(t: Turn): Decision {
       `Invoice ${str(d, 'invoice_number') ?? `for order #${id}`}: total ${dollars(num(d, 'total') ?? 0)}, refunded ${dollars(num(d, 'refunded') ?? 0)}, net paid ${dollars(num(d, 'net_paid') ?? num(d, 'total') ?? 0)}.`,
     );
   }
+  // A desk that gives billing track_shipment (the upgrade test's changed desk) answers tracking here.
+  if (has(t, 'track') && id && t.offered.has('track_shipment')) {
+    const tracked = lastRun(t, 'track_shipment', id);
+    return tracked ? reply(describeOrder(id, tracked.result)) : call('track_shipment', { order_id: id });
+  }
   if (has(t, 'cancel', 'unwanted', 'status', 'address'))
     return transfer('order', `Customer needs order details for ${orderRef(t)}`);
   return transfer('receptionist', 'Customer needs help with something other than billing');

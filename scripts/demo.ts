@@ -16,7 +16,8 @@ import { formatPendingRows, listPendingApprovals } from '../client/commands/appr
 import { formatApprovals } from '../client/run-log';
 import { endSignal, rollbackSignal, stateQuery } from '../workflows/messages';
 import { createDeskRuntime, type DeskRuntime } from '../worker/runtime';
-import { createDeskWorker, installRuntime } from '../worker/worker';
+import { createDeskWorker, deploymentOption, installRuntime, promoteWorker, versionLine } from '../worker/worker';
+import { versioningFromEnv } from '../worker/versioning';
 import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
 import { Client, Connection } from '@temporalio/client';
 import { PROJECT_DIR, TEMPORAL_CLI_VERSION } from './temporal-binaries';
@@ -24,6 +25,15 @@ import { PROJECT_DIR, TEMPORAL_CLI_VERSION } from './temporal-binaries';
 /** Its own task queue and shop file, so a worker from `npm start` never picks up the demo's work. */
 const DEMO_TASK_QUEUE = 'customer-service-demo';
 const DEMO_SHOP_DB = path.join(PROJECT_DIR, '.data', 'demo-shop.db');
+/**
+ * Versioned like every desk worker, as a deployment of its own (a desk's DESK_DEPLOYMENT and
+ * DESK_BUILD_ID are not the demo's), whose version the demo makes current: the one worker it runs.
+ */
+const DEMO_VERSIONING = versioningFromEnv({
+  DESK_VERSIONING: process.env.DESK_VERSIONING,
+  DESK_DEPLOYMENT: 'desk-demo',
+  DESK_PROMOTE: 'always',
+});
 
 const SCENARIOS = [
   { title: 'Order status', text: 'Has my order #12345 shipped?', rollbackAfter: true },
@@ -58,12 +68,15 @@ async function main(): Promise<void> {
     connection: nativeConnection,
     activities: runtime.activities,
     taskQueue: DEMO_TASK_QUEUE,
+    ...deploymentOption(DEMO_VERSIONING),
   });
-  log(`[demo] worker polling task queue ${DEMO_TASK_QUEUE}`);
+  log(`[demo] worker polling task queue ${DEMO_TASK_QUEUE}; ${versionLine(worker)}`);
 
   let failed = false;
   try {
     await worker.runUntil(async () => {
+      const promoted = await promoteWorker(worker, nativeConnection, DEMO_VERSIONING);
+      if (promoted) log(`[demo] ${promoted}`);
       for (const [i, scenario] of SCENARIOS.entries()) {
         log();
         log(`=== Scenario ${i + 1}: ${scenario.title} (customer alice) ===`);

@@ -10,7 +10,15 @@ import { connectClient, temporalSettings } from '../config/connection';
 import { consoleBanner, startConsoleFromEnv, type StartedConsole } from '../console/run';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from '../worker/runtime';
-import { createDeskWorker, installRuntime, metricsEndpoint } from '../worker/worker';
+import {
+  createDeskWorker,
+  deploymentOption,
+  installRuntime,
+  metricsEndpoint,
+  runVersioned,
+  versionLine,
+} from '../worker/worker';
+import { versioningFromEnv } from '../worker/versioning';
 import { startTracing } from '../config/tracing';
 import { redactUrl } from '../activities/store';
 import { DEFAULT_UI_PORT, startDevServer } from './dev-server';
@@ -23,6 +31,8 @@ async function main(): Promise<void> {
   installRuntime('INFO', { shutdownSignals: [], ...(metrics && { metrics }) });
   const tracing = await startTracing('desk-worker');
   const settings = temporalSettings();
+  // The one worker here: its version becomes current (DESK_PROMOTE=always unless set otherwise).
+  const versioning = versioningFromEnv(process.env, { promote: 'always' });
   const local = !process.env.TEMPORAL_API_KEY && !settings.connectionOptions.tls;
   const server = local ? await startDevServer({ address: settings.address, uiPort: DEFAULT_UI_PORT }) : undefined;
   const runtime = await createDeskRuntime();
@@ -34,13 +44,16 @@ async function main(): Promise<void> {
       namespace: settings.namespace,
       activities: runtime.activities,
       tracing,
+      ...deploymentOption(versioning),
     });
+    const { running, promoted } = await runVersioned(worker, connection, versioning);
     console.log('');
     console.log(
       `Temporal:     ${settings.address} (namespace ${settings.namespace})${server?.reused ? ', already running' : ''}`,
     );
     if (server?.uiUrl) console.log(`Temporal UI:  ${server.uiUrl}`);
     console.log(`Worker:       task queue ${TASK_QUEUE}; ${runtime.description}`);
+    console.log(`Versioning:   ${versionLine(worker)}${promoted ? `; ${promoted}` : ''}`);
     if (metrics) console.log(`Metrics:      http://${metrics.host}:${metrics.port}/metrics`);
     if (tracing) console.log(`Traces:       OTLP to ${redactUrl(tracing.url)}`);
     // The console reads streamed replies from the worker's own shop database, through its open store.
@@ -62,7 +75,7 @@ async function main(): Promise<void> {
       worker.shutdown();
     };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
-    await worker.run();
+    await running;
   } finally {
     await started?.console.close();
     await started?.client.connection.close();

@@ -12,15 +12,28 @@ import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from './runtime';
 import { startTracing } from '../config/tracing';
 import { redactUrl } from '../activities/store';
-import { createDeskWorker, installRuntime, metricsEndpoint } from './worker';
+import {
+  createDeskWorker,
+  deploymentOption,
+  installRuntime,
+  metricsEndpoint,
+  runVersioned,
+  versionLine,
+  type DeskWorkerOptions,
+} from './worker';
+import { versioningFromEnv } from './versioning';
 
 export interface RunWorkerOptions {
   /** Wraps the activities before the worker registers them (tests only). */
   wrapActivities?: (activities: DeskActivities) => DeskActivities;
+  /** Changes to the workflow bundle (tests only). */
+  bundlerOptions?: DeskWorkerOptions['bundlerOptions'];
 }
 
 export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   const settings = temporalSettings();
+  // Read before anything starts, so a bad value is one clear line and nothing to clean up.
+  const versioning = versioningFromEnv();
   // The SDK runtime is installed here only to serve metrics: without DESK_METRICS_PORT the worker
   // keeps the SDK's default runtime, as before.
   const metrics = metricsEndpoint();
@@ -38,13 +51,23 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   }
   try {
     const activities = opts.wrapActivities ? opts.wrapActivities(runtime.activities) : runtime.activities;
-    const worker = await createDeskWorker({ connection, namespace: settings.namespace, activities, tracing });
+    const worker = await createDeskWorker({
+      connection,
+      namespace: settings.namespace,
+      activities,
+      tracing,
+      bundlerOptions: opts.bundlerOptions,
+      ...deploymentOption(versioning),
+    });
     console.log(`[worker] ${runtime.description}`);
+    console.log(`[worker] ${versionLine(worker)}`);
     if (metrics) console.log(`[worker] Prometheus metrics on http://${metrics.host}:${metrics.port}/metrics`);
     if (tracing) console.log(`[worker] traces exported over OTLP to ${redactUrl(tracing.url)}`);
+    const { running, promoted } = await runVersioned(worker, connection, versioning);
+    if (promoted) console.log(`[worker] ${promoted}`);
     // Last, so "polling" on stdout means ready, banner and all (the e2e tests wait for it).
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace})`);
-    await worker.run();
+    await running;
     console.log('[worker] stopped');
   } finally {
     await connection.close();

@@ -9,8 +9,8 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
   log,
+  makeContinueAsNewFunc,
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
@@ -27,6 +27,7 @@ import { awaitingApprovals, checkDecisionAgainst, isAwaiting, nextDeadline, type
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
+  DEFAULT_EXECUTION,
   FAILURE,
   HANDOFF_COUNT,
   PENDING_APPROVALS,
@@ -58,6 +59,16 @@ import { applyDueDeadlines, now, publishUsage, runDecision, runTurn, type Live }
 
 export { CANNED } from './turn';
 
+/*
+ * Worker Versioning (worker/versioning.ts): on a versioned worker a run is PINNED to the worker
+ * deployment version it started on (the worker's defaultVersioningBehavior, worker/worker.ts), so no
+ * turn is ever replayed on code it did not start with, whatever changed in between (an agent's
+ * tools or handoffs, the per-call rule, this file). A run moves to the deployment's current version
+ * only at continue-as-new, which starts from the carried state instead of replaying history: serve()
+ * continues as new at the first idle moment after a new version became current. Not declared here
+ * with setWorkflowOptions: an unversioned worker (DESK_VERSIONING=off, the tests' in-process
+ * workers) would then report a versioning behaviour with every workflow task, and its tasks stall.
+ */
 export async function conversation(rawInput: ConversationInput): Promise<ConversationSnapshot> {
   // Any client can start this workflow with anything: check before touching it. A plain error here
   // would fail the workflow task and retry it forever; this fails the execution, once, clearly.
@@ -76,6 +87,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
     state: input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now()),
     limits,
     policy,
+    execution: input.execution ?? DEFAULT_EXECUTION,
     workflowId: workflowInfo().workflowId,
     runId: workflowInfo().runId,
     publish: publisher(() => live.state),
@@ -87,7 +99,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   await serve(live, gate, input);
   live.publish();
   await condition(allHandlersFinished);
-  return snapshot(live.state, limits, policy);
+  return snapshot(live);
 }
 
 /**
@@ -105,7 +117,7 @@ function registerHandlers(live: Live): Gate {
   let serving = 0;
   const idle = () => serving === nextTicket;
 
-  setHandler(stateQuery, () => snapshot(live.state, live.limits, live.policy));
+  setHandler(stateQuery, () => snapshot(live));
   setHandler(historyQuery, () => live.state.history);
   setHandler(endSignal, () => {
     live.state = closeConversation(live.state, 'ended');
@@ -170,14 +182,24 @@ function registerHandlers(live: Live): Gate {
   return { accepted: () => nextTicket, idle };
 }
 
-/** Waits for messages until the conversation closes (ended, or idle past the timer), continuing-as-new when history grows long. */
+/**
+ * Waits for messages until the conversation closes (ended, or idle past the timer), continuing-as-new
+ * when history grows long or when a newer worker deployment version became current.
+ */
 async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<void> {
   const { historyLength: startLength, historySize: startSize } = workflowInfo();
-  /** Temporal suggests continue-as-new, or this run added more history than the limits allow. */
-  const historyTooLong = (): boolean => {
+  /**
+   * Time for a new run: Temporal suggests continue-as-new, this run added more history than the limits
+   * allow, or this pinned run's deployment has a new current version (always false for an unversioned
+   * worker, so histories recorded without versioning replay unchanged). The version flag is read
+   * when a workflow task starts: an idle conversation notices at its next message or signal, finishes
+   * that turn on its own version, and moves.
+   */
+  const timeForNewRun = (): boolean => {
     const info = workflowInfo();
     return (
       info.continueAsNewSuggested ||
+      info.targetWorkerDeploymentVersionChanged ||
       info.historyLength - startLength >= live.limits.continueAsNewAfterEvents ||
       info.historySize - startSize >= live.limits.continueAsNewAfterBytes
     );
@@ -186,13 +208,17 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
   while (open()) {
     await condition(() => gate.idle() || !open());
     if (!open()) break;
-    if (historyTooLong()) {
+    if (timeForNewRun()) {
       await condition(allHandlersFinished);
       if (gate.idle() && open()) {
-        await continueAsNew<typeof conversation>({
+        // AUTO_UPGRADE for the new run's first task: it starts on the current version (ignored by
+        // an unversioned worker). The carried state is checked by the schema like any start input,
+        // so a new version reads what an older one carried.
+        await makeContinueAsNewFunc<typeof conversation>({ initialVersioningBehavior: 'AUTO_UPGRADE' })({
           customerId: live.state.customerId,
           limits: input.limits,
           ...(input.policy && { policy: input.policy }),
+          ...(input.execution && { execution: input.execution }),
           carried: compactForCarry(live.state, live.limits.maxTranscriptBytes),
         });
       }
@@ -202,13 +228,13 @@ async function serve(live: Live, gate: Gate, input: ConversationInput): Promise<
     // A refund awaiting a person keeps the conversation open: wait for a message, a decision or
     // the approval's deadline instead of the idle timer.
     if (awaitingApprovals(live.state).length) {
-      await awaitDecisionOrDeadline(live, gate, () => gate.accepted() !== seen || !open() || historyTooLong());
+      await awaitDecisionOrDeadline(live, gate, () => gate.accepted() !== seen || !open() || timeForNewRun());
       continue;
     }
     // The idle timer is a durable timer: it survives worker and server restarts. It also wakes
     // when signals alone (which a client may pad to 2 MB each) make history too long.
     const active = await condition(
-      () => gate.accepted() !== seen || !open() || historyTooLong(),
+      () => gate.accepted() !== seen || !open() || timeForNewRun(),
       live.limits.idleTimeoutMs,
     );
     if (!active) live.state = closeConversation(live.state, 'idle');
@@ -267,7 +293,8 @@ function publisher(current: () => ConversationState): () => void {
   };
 }
 
-function snapshot(state: ConversationState, limits: ConversationLimits, policy: ApprovalPolicy): ConversationSnapshot {
+function snapshot(live: Live): ConversationSnapshot {
+  const { state, limits, policy, execution } = live;
   const { customerId, status, closedReason, currentAgent, turn, trail, approvalsFolded, usage } = state;
   const all = state.approvals ?? [];
   const approvals = [...all.filter(isAwaiting), ...all.filter((a) => !isAwaiting(a))];
@@ -281,6 +308,7 @@ function snapshot(state: ConversationState, limits: ConversationLimits, policy: 
     statistics: statistics(state),
     limits,
     policy,
+    execution,
     approvals,
     ...(approvalsFolded && { approvalsFolded }),
     ...(usage && { usage }),

@@ -20,6 +20,22 @@ import type { ChatMessage, ToolRunResult } from '../contract/transcript';
 import type { StepUsage, UsageTotals } from '../contract/usage';
 
 export const TASK_QUEUE = 'customer-service';
+
+/**
+ * Where a conversation's tool calls run, fixed when it starts and kept across continue-as-new
+ * (README "Execution modes"):
+ * - `activities` (the default): ordinary activities: any worker may run them, and a rollback that
+ *   arrives during one skips the rest of that response's calls;
+ * - `local-tools`: local activities, on the worker running the workflow task: no server round trip
+ *   per call (the shop's ledger keeps mutations exactly-once), but a rollback that arrives during a
+ *   call reaches the workflow only when its task ends or heartbeats (every 8 s): the response's
+ *   remaining calls may still run, and the next model step is interrupted instead.
+ * Model steps are always activities: as local activities they held the workflow task for the whole
+ * call, so a rollback, an `end` or a new message waited for the task's heartbeat (8 s and more).
+ */
+export const EXECUTION_MODES = ['activities', 'local-tools'] as const;
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
+export const DEFAULT_EXECUTION: ExecutionMode = 'activities';
 export const WORKFLOW_TYPE = 'conversation';
 
 /** The `type` of the failures a client can get from a conversation, to match on (never on message text). */
@@ -40,6 +56,8 @@ export interface ConversationInput {
   limits?: Partial<ConversationLimits>;
   /** The refund-approval policy (limit, timeout, what the timeout does, approvers); defaults in DEFAULT_APPROVAL_POLICY. */
   policy?: Partial<ApprovalPolicy>;
+  /** Where tool calls run; DEFAULT_EXECUTION when absent (every earlier release). */
+  execution?: ExecutionMode;
   /** Set only by continue-as-new: the state carried over from the previous run. */
   carried?: ConversationState;
 }
@@ -96,6 +114,7 @@ export interface ConversationSnapshot {
   statistics: ConversationStatistics;
   limits: ConversationLimits;
   policy: ApprovalPolicy;
+  execution: ExecutionMode;
   /** Awaiting a decision first, then the newest decided ones. */
   approvals: Approval[];
   approvalsFolded?: ApprovalsFolded;

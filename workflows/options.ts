@@ -3,7 +3,12 @@
  * only retry owner: the openai client has maxRetries 0 and the tools never retry themselves.
  * A dead worker is noticed only through these timeouts, so they are sized to the work.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { DeskActivities } from '../activities';
 
 /**
@@ -28,3 +33,18 @@ export const TOOL_CALL: ActivityOptions = {
 
 export const { callModel } = proxyActivities<Pick<DeskActivities, 'callModel'>>(MODEL_STEP);
 export const { runTool } = proxyActivities<Pick<DeskActivities, 'runTool'>>(TOOL_CALL);
+
+/**
+ * A tool call as a local activity (the `local-tools` execution mode, workflows/messages.ts): run by
+ * the worker that runs the workflow task and recorded as one marker with its result, with no server
+ * round trip to schedule, dispatch and complete it. Same timeout and retries; a retry whose backoff
+ * exceeds `localRetryThreshold` waits on a workflow timer instead of holding the task. The shop's
+ * ledger keeps a mutation exactly-once however often a call is retried or replayed.
+ */
+export const LOCAL_TOOL_CALL: LocalActivityOptions = {
+  startToCloseTimeout: TOOL_CALL.startToCloseTimeout,
+  retry: TOOL_CALL.retry,
+  localRetryThreshold: '10 seconds',
+};
+
+export const { runTool: runToolLocally } = proxyLocalActivities<Pick<DeskActivities, 'runTool'>>(LOCAL_TOOL_CALL);

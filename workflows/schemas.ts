@@ -17,7 +17,7 @@ import {
   type ConversationLimits,
 } from '../contract/limits';
 import type { Approval, ApprovalDecision } from './approvals';
-import type { ConversationInput, RollbackInput, SendMessageInput } from './messages';
+import { EXECUTION_MODES, type ConversationInput, type RollbackInput, type SendMessageInput } from './messages';
 import type { ConversationState, TrailEntry } from './state';
 import type { ChatMessage } from '../contract/transcript';
 
@@ -199,6 +199,7 @@ export const conversationInputSchema: z.ZodType<ConversationInput> = z.strictObj
   customerId: customerIdSchema,
   limits: limitsSchema.optional(),
   policy: approvalPolicySchema.optional(),
+  execution: z.enum(EXECUTION_MODES).optional(),
   carried: carriedStateSchema.optional(),
 });
 
@@ -219,7 +220,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export function checkConversationInput(raw: unknown): Checked<ConversationInput> {
   if (raw === undefined || raw === null)
-    return { ok: false, error: 'expected an object { customerId, limits?, policy?, carried? }' };
+    return { ok: false, error: 'expected an object { customerId, limits?, policy?, execution?, carried? }' };
   const parsed = conversationInputSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, error: describeIssues(parsed.error) };
   const carried = parsed.data.carried;

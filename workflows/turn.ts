@@ -40,8 +40,15 @@ import {
   requestApproval,
   type ApprovalDecision,
 } from './approvals';
-import { FAILURE, USAGE_MEMO, type AgentReply, type ApprovalOutcome, type TurnEvent } from './messages';
-import { MODEL_STEP, TOOL_CALL, callModel, runTool } from './options';
+import {
+  FAILURE,
+  USAGE_MEMO,
+  type AgentReply,
+  type ApprovalOutcome,
+  type ExecutionMode,
+  type TurnEvent,
+} from './messages';
+import { LOCAL_TOOL_CALL, MODEL_STEP, TOOL_CALL, callModel, runTool, runToolLocally } from './options';
 import {
   afterCall,
   appendMessages,
@@ -92,6 +99,7 @@ export interface Live {
   pendingRollback?: string;
   readonly limits: ConversationLimits;
   readonly policy: ApprovalPolicy;
+  readonly execution: ExecutionMode;
   readonly workflowId: string;
   readonly runId: string;
   /**
@@ -229,7 +237,8 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
     }
     return first;
   } catch (err) {
-    if (err instanceof ActivityFailure && !isCancellation(err)) return { kind: 'failed', error: failureText(err) };
+    const error = stepFailureText(err);
+    if (error !== undefined) return { kind: 'failed', error };
     throw err;
   } finally {
     watch.cancel();
@@ -479,25 +488,28 @@ async function runToolCall(
   });
 
   async function toolActivity(): Promise<ToolRunResult> {
+    const input = {
+      agent,
+      tool: call.name,
+      arguments: call.arguments,
+      customerId: live.state.customerId,
+      idempotencyKey,
+      ...(approval && { approval }),
+    };
+    const line = toolCallSummary(agent, call.name, summary);
     try {
-      return await runTool.executeWithOptions({ ...TOOL_CALL, summary: toolCallSummary(agent, call.name, summary) }, [
-        {
-          agent,
-          tool: call.name,
-          arguments: call.arguments,
-          customerId: live.state.customerId,
-          idempotencyKey,
-          ...(approval && { approval }),
-        },
-      ]);
+      return live.execution === 'activities'
+        ? await runTool.executeWithOptions({ ...TOOL_CALL, summary: line }, [input])
+        : await runToolLocally.executeWithOptions({ ...LOCAL_TOOL_CALL, summary: line }, [input]);
     } catch (err) {
       // Only non-retryable failures get here (TOOL_CALL retries transient ones without limit).
       // The model hears that it failed, so the history stays valid and the customer gets an answer.
-      if (err instanceof ActivityFailure) {
+      const error = stepFailureText(err);
+      if (error !== undefined) {
         return {
           ok: false,
           code: 'invalid_state',
-          message: `the ${call.name} tool failed and did nothing further: ${failureText(err)}`,
+          message: `the ${call.name} tool failed and did nothing further: ${error}`,
         };
       }
       throw err;
@@ -505,10 +517,19 @@ async function runToolCall(
   }
 }
 
-function failureText(err: ActivityFailure): string {
-  const cause = err.cause;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return cause?.message ?? err.message;
+/**
+ * What a failed (not cancelled) model step or tool call says, or undefined for anything else. An
+ * activity's failure arrives as an ActivityFailure around the cause; a local activity's as the
+ * cause itself.
+ */
+function stepFailureText(err: unknown): string | undefined {
+  if (err instanceof ActivityFailure && !isCancellation(err)) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+    return cause?.message ?? err.message;
+  }
+  if (err instanceof ApplicationFailure) return `${err.type ?? 'Error'}: ${err.message}`;
+  return undefined;
 }
 
 /** Workflow time: deterministic, replayed from history. */

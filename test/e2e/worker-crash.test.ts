@@ -12,17 +12,16 @@
  *   idempotency key instead of refunding again. One confirmation; one refund row.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { openShopStore } from '../../activities/store';
 import { decideApproval, startWithMessage } from '../../client/conversations';
-import { OFFLINE_MODEL_ID, startOfflineModel } from '../../offline-model';
-import { endSignal, historyQuery, stateQuery } from '../../workflows/messages';
+import { OFFLINE_MODEL_ID } from '../../offline-model';
+import { EXECUTION_MODES, endSignal, historyQuery, stateQuery } from '../../workflows/messages';
 import type { ToolRunInput } from '../../contract/transcript';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
+import { startModelProxy, type ModelProxy } from '../helpers/model-proxy';
 
 let server: PrivateServer;
 let dir: string;
@@ -49,94 +48,115 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('a worker killed after the refund commits: a new worker finishes the turn, with exactly one refund', async () => {
-  const shopDb = path.join(dir, 'shop.db');
-  const marker = path.join(dir, 'fault-fired');
-  const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
+// Both execution modes: in `local-tools` the refund is a local activity, which a new worker runs
+// again after the dead one's workflow task times out; the shop's ledger answers with the result.
+test.each(EXECUTION_MODES)(
+  'a worker killed after the refund commits (%s): a new worker finishes the turn, with exactly one refund',
+  async (execution) => {
+    const shopDb = path.join(dir, 'shop.db');
+    const marker = path.join(dir, 'fault-fired');
+    const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
 
-  const workerA = spawnWorker(
-    { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
-    { entry: 'fault-worker' },
-  );
-  workers.push(workerA);
-  await workerA.ready;
+    const workerA = spawnWorker(
+      { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
+      { entry: 'fault-worker' },
+    );
+    workers.push(workerA);
+    await workerA.ready;
 
-  // The update waits for its reply across the crash; it is awaited only once worker B runs.
-  const started = server.client.withAbortSignal(pending.signal, () =>
-    startWithMessage(server.client, { customerId: 'alice' }, "I don't want order #12345 anymore, please refund"),
-  );
-  started.catch(() => undefined);
+    // The update waits for its reply across the crash; it is awaited only once worker B runs.
+    const started = server.client.withAbortSignal(pending.signal, () =>
+      startWithMessage(
+        server.client,
+        { customerId: 'alice', execution },
+        "I don't want order #12345 anymore, please refund",
+      ),
+    );
+    started.catch(() => undefined);
 
-  const exit = await workerA.exited;
-  const killedAt = Date.now();
-  expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
-  expect(existsSync(marker)).toBe(true);
-  const idempotencyKey = readFileSync(marker, 'utf8').trim();
-  expect(idempotencyKey).toMatch(/^conversation-alice-[0-9a-f]{8}:1:\d+:0$/);
+    const exit = await workerA.exited;
+    const killedAt = Date.now();
+    expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(existsSync(marker)).toBe(true);
+    const idempotencyKey = readFileSync(marker, 'utf8').trim();
+    expect(idempotencyKey).toMatch(/^conversation-alice-[0-9a-f]{8}:1:\d+:0$/);
 
-  const workerB = spawnWorker({ ...base, DESK_FAULT: undefined, DESK_FAULT_MARKER: undefined });
-  workers.push(workerB);
-  await workerB.ready;
+    const workerB = spawnWorker({ ...base, DESK_FAULT: undefined, DESK_FAULT_MARKER: undefined });
+    workers.push(workerB);
+    await workerB.ready;
 
-  const { handle, reply } = await started;
-  const recoveryMs = Date.now() - killedAt;
-  console.log(
-    `[worker-crash] killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s)`,
-  );
+    const { handle, reply } = await started;
+    const recoveryMs = Date.now() - killedAt;
+    console.log(
+      `[worker-crash] ${execution}: killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s, workflow task timeout 10 s)`,
+    );
 
-  // The customer hears once that the refund was made.
-  expect(reply.agent).toBe('billing');
-  expect(reply.text).toContain('(offline model)');
-  expect(reply.text).toMatch(/refunded \$99\.99 for order #12345/);
-  const refundCalls = reply.events.filter((e) => e.type === 'tool_call' && e.tool === 'process_refund');
-  expect(refundCalls).toHaveLength(1);
-  // The result came from the retry on worker B, which replayed the outcome recorded by worker A.
-  expect(refundCalls[0]).toMatchObject({
-    result: { ok: true, replayed: true, data: { order_id: '12345', amount: 99.99 } },
-  });
+    // The customer hears once that the refund was made.
+    expect(reply.agent).toBe('billing');
+    expect(reply.text).toContain('(offline model)');
+    expect(reply.text).toMatch(/refunded \$99\.99 for order #12345/);
+    const refundCalls = reply.events.filter((e) => e.type === 'tool_call' && e.tool === 'process_refund');
+    expect(refundCalls).toHaveLength(1);
+    // The result came from the retry on worker B, which replayed the outcome recorded by worker A.
+    expect(refundCalls[0]).toMatchObject({
+      result: { ok: true, replayed: true, data: { order_id: '12345', amount: 99.99 } },
+    });
 
-  // The transcript holds the refund's result exactly once.
-  const history = await handle.query(historyQuery);
-  const refundResults = history.filter((m) => m.role === 'tool' && m.name === 'process_refund');
-  expect(refundResults).toHaveLength(1);
-  expect(JSON.parse(refundResults[0]!.content as string)).toMatchObject({
-    ok: true,
-    data: { order_id: '12345', amount: 99.99 },
-  });
+    // The transcript holds the refund's result exactly once.
+    const history = await handle.query(historyQuery);
+    const refundResults = history.filter((m) => m.role === 'tool' && m.name === 'process_refund');
+    expect(refundResults).toHaveLength(1);
+    expect(JSON.parse(refundResults[0]!.content as string)).toMatchObject({
+      ok: true,
+      data: { order_id: '12345', amount: 99.99 },
+    });
 
-  // The event history shows the crash: the refund activity completed on a later attempt.
-  const events = (await handle.fetchHistory()).events ?? [];
-  const refundScheduled = events.filter((e) => {
-    const attrs = e.activityTaskScheduledEventAttributes;
-    if (attrs?.activityType?.name !== 'runTool' || !attrs.input?.payloads?.[0]) return false;
-    return defaultPayloadConverter.fromPayload<ToolRunInput>(attrs.input.payloads[0]).tool === 'process_refund';
-  });
-  expect(refundScheduled).toHaveLength(1);
-  const scheduledId = refundScheduled[0]!.eventId!.toString();
-  const refundStarted = events.find(
-    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId,
-  );
-  expect(refundStarted?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
+    // The event history shows the crash: the refund completed on a later attempt.
+    const events = (await handle.fetchHistory()).events ?? [];
+    if (execution === 'activities') {
+      const refundScheduled = events.filter((e) => {
+        const attrs = e.activityTaskScheduledEventAttributes;
+        if (attrs?.activityType?.name !== 'runTool' || !attrs.input?.payloads?.[0]) return false;
+        return defaultPayloadConverter.fromPayload<ToolRunInput>(attrs.input.payloads[0]).tool === 'process_refund';
+      });
+      expect(refundScheduled).toHaveLength(1);
+      const scheduledId = refundScheduled[0]!.eventId!.toString();
+      const refundStarted = events.find(
+        (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId,
+      );
+      expect(refundStarted?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
+    } else {
+      // No activity events at all: the tool calls are local-activity markers, and worker A's task timed out.
+      expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool')).toEqual(
+        [],
+      );
+      expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBe(
+        2,
+      );
+      expect(events.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(true);
+    }
 
-  // The conversation is done with this turn and closes cleanly.
-  await handle.signal(endSignal);
-  const final = await handle.result();
-  expect(final).toMatchObject({ status: 'closed', closedReason: 'ended', currentAgent: 'billing', turn: 1 });
-  expect(final.statistics.path).toBe('receptionist -> billing');
-  await expect(handle.query(stateQuery)).resolves.toMatchObject({ status: 'closed' });
+    // The conversation is done with this turn and closes cleanly.
+    await handle.signal(endSignal);
+    const final = await handle.result();
+    expect(final).toMatchObject({ status: 'closed', closedReason: 'ended', currentAgent: 'billing', turn: 1 });
+    expect(final.statistics.path).toBe('receptionist -> billing');
+    await expect(handle.query(stateQuery)).resolves.toMatchObject({ status: 'closed' });
 
-  // Money moved exactly once.
-  await workerB.stop();
-  const store = await openShopStore(shopDb);
-  try {
-    const refunds = await store.query("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
-    expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: idempotencyKey }]);
-    const toolCalls = await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'");
-    expect(toolCalls).toEqual([{ idempotency_key: idempotencyKey }]);
-  } finally {
-    await store.close();
-  }
-}, 120_000);
+    // Money moved exactly once.
+    await workerB.stop();
+    const store = await openShopStore(shopDb);
+    try {
+      const refunds = await store.query("SELECT amount_cents, idempotency_key FROM refunds WHERE order_id = '12345'");
+      expect(refunds).toEqual([{ amount_cents: 9999, idempotency_key: idempotencyKey }]);
+      const toolCalls = await store.query("SELECT idempotency_key FROM tool_calls WHERE tool = 'process_refund'");
+      expect(toolCalls).toEqual([{ idempotency_key: idempotencyKey }]);
+    } finally {
+      await store.close();
+    }
+  },
+  120_000,
+);
 
 test('a worker killed between an approval and its refund commit reporting: a new worker finishes the decision, one refund', async () => {
   const shopDb = path.join(dir, 'shop.db');
@@ -206,48 +226,9 @@ test('a worker killed between an approval and its refund commit reporting: a new
   }
 }, 120_000);
 
-/**
- * An OpenAI-compatible endpoint outside the worker (it must outlive it, as a real provider does):
- * the offline model behind a proxy that holds every request for `delayMs` and counts what is in flight.
- */
-async function slowModel(
-  delayMs: number,
-): Promise<{ baseURL: string; inFlight: () => number; arrived: Promise<void>; close(): Promise<void> }> {
-  const offline = await startOfflineModel();
-  let inFlight = 0;
-  let markArrived!: () => void;
-  const arrived = new Promise<void>((resolve) => (markArrived = resolve));
-  const proxy: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      inFlight++;
-      markArrived();
-      setTimeout(() => {
-        fetch(`${offline.baseURL}${req.url!.replace(/^\/v1/, '')}`, {
-          method: req.method,
-          headers: { 'content-type': 'application/json' },
-          body: Buffer.concat(chunks),
-        })
-          .then(async (r) => {
-            res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
-          })
-          .catch(() => res.destroy())
-          .finally(() => inFlight--);
-      }, delayMs);
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    baseURL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`,
-    inFlight: () => inFlight,
-    arrived,
-    async close() {
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
-      await offline.close();
-    },
-  };
+/** Every model request held for `delayMs` (test/helpers/model-proxy.ts). */
+function slowModel(delayMs: number): Promise<ModelProxy> {
+  return startModelProxy(() => new Promise((resolve) => setTimeout(resolve, delayMs)));
 }
 
 test('a worker killed during a slow model step: the heartbeat timeout notices it in seconds, a new worker answers', async () => {

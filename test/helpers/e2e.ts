@@ -75,6 +75,15 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** The worker processes a test can spawn: all are `npm run worker` (worker/run.ts) with a test's change. */
+const WORKER_ENTRIES = {
+  worker: path.join(REPO, 'worker', 'main.ts'),
+  /** A fault injected around its activities (test/helpers/faults.ts). */
+  'fault-worker': path.join(REPO, 'test', 'helpers', 'fault-worker.ts'),
+  /** The changed desk of test/fixtures/desk-v2/agents.ts (the upgrade test). */
+  'desk-v2': path.join(REPO, 'test', 'fixtures', 'desk-v2', 'worker.ts'),
+} as const;
+
 /**
  * Run `npm run worker`'s entry point as a child process with the given environment. The child is
  * the worker itself (`node --import tsx`), not the tsx CLI, which would run the worker as a
@@ -83,13 +92,9 @@ export interface WorkerProcess {
  */
 export function spawnWorker(
   env: Record<string, string | undefined>,
-  opts: { entry?: 'worker' | 'fault-worker' } = {},
+  opts: { entry?: keyof typeof WORKER_ENTRIES } = {},
 ): WorkerProcess {
-  // The fault worker is the same worker with a fault injected around its activities (test/helpers/faults.ts).
-  const entry =
-    opts.entry === 'fault-worker'
-      ? path.join(REPO, 'test', 'helpers', 'fault-worker.ts')
-      : path.join(REPO, 'worker', 'main.ts');
+  const entry = WORKER_ENTRIES[opts.entry ?? 'worker'];
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO,
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },

@@ -51,7 +51,10 @@ export async function recordHistory(client: Client, workflowId: string, name: st
       enums: String,
       bytes: String,
     });
-    const file = runs.length === 1 ? `${name}.json` : `${name}.run${i + 1}.json`;
+    // Recorded in another execution mode (DESK_TEST_EXECUTION=local-tools): its own files.
+    const mode = process.env.DESK_TEST_EXECUTION;
+    const stem = mode && mode !== 'activities' ? `${name}.${mode}` : name;
+    const file = runs.length === 1 ? `${stem}.json` : `${stem}.run${i + 1}.json`;
     writeFileSync(path.join(dir, file), `${JSON.stringify(json, null, 1)}\n`);
   }
 }

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   DefaultLogger,
@@ -26,6 +27,7 @@ import { openShopStore, type ShopStore } from '../../activities/store';
 import { createToolRunner } from '../../activities/tools';
 import { testServerOption } from '../../scripts/temporal-binaries';
 import { WORKFLOWS_PATH, installRuntime } from '../../worker/worker';
+import { DEFAULT_EXECUTION, EXECUTION_MODES, type ExecutionMode } from '../../workflows/messages';
 
 let runtimeInstalled = false;
 /** Keep test output to warnings and errors. */
@@ -41,7 +43,10 @@ export function quietRuntime(): void {
 
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerOption() } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: testServerOption() },
+    client: { interceptors: { workflow: [executionInterceptor] } },
+  });
   // The time-skipping server knows no custom search attributes until told; it can add but not list them.
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
@@ -93,6 +98,27 @@ export function uniqueTaskQueue(): string {
  */
 export const TRANSCRIPT_CACHE: TranscriptCacheOptions =
   process.env.DESK_TEST_TRANSCRIPT_CACHE === 'off' ? { maxChars: 0 } : {};
+
+/**
+ * Where the test conversations run their tool calls: `activities` unless DESK_TEST_EXECUTION
+ * names another mode (`npm run test:local-tools` runs the workflow tests with `local-tools`).
+ * Set on every start input that does not choose one itself.
+ */
+export const TEST_EXECUTION: ExecutionMode = (() => {
+  const mode = process.env.DESK_TEST_EXECUTION ?? DEFAULT_EXECUTION;
+  if (!(EXECUTION_MODES as readonly string[]).includes(mode))
+    throw new Error(`DESK_TEST_EXECUTION must be one of ${EXECUTION_MODES.join(', ')}, got ${mode}`);
+  return mode as ExecutionMode;
+})();
+
+const executionInterceptor: WorkflowClientInterceptor = {
+  start(input, next) {
+    const [first, ...rest] = input.options.args;
+    const plain = typeof first === 'object' && first !== null && !Array.isArray(first) && 'customerId' in first;
+    if (!plain || 'execution' in first || TEST_EXECUTION === DEFAULT_EXECUTION) return next(input);
+    return next({ ...input, options: { ...input.options, args: [{ ...first, execution: TEST_EXECUTION }, ...rest] } });
+  },
+};
 
 export async function runWithWorker<T>(
   env: TestWorkflowEnvironment,

@@ -58,3 +58,23 @@ test('bad values are one clear line', () => {
     /^bad approval policy in the environment: expected a duration/,
   );
 });
+
+test('DESK_EXECUTION picks where tool calls run; a bad value is one clear error; the start input checks it too', () => {
+  expect(withEnvPolicy({ customerId: 'bob' }, { DESK_EXECUTION: 'local-tools' })).toEqual({
+    customerId: 'bob',
+    execution: 'local-tools',
+  });
+  // An explicit choice in the input wins over the environment.
+  expect(withEnvPolicy({ customerId: 'bob', execution: 'activities' }, { DESK_EXECUTION: 'local-tools' })).toEqual({
+    customerId: 'bob',
+    execution: 'activities',
+  });
+  expect(() => withEnvPolicy({ customerId: 'bob' }, { DESK_EXECUTION: 'local' })).toThrow(
+    'DESK_EXECUTION must be one of activities, local-tools, got "local"',
+  );
+  expect(checkConversationInput({ customerId: 'bob', execution: 'local-tools' }).ok).toBe(true);
+  expect(checkConversationInput({ customerId: 'bob', execution: 'everywhere' })).toMatchObject({
+    ok: false,
+    error: expect.stringContaining('execution'),
+  });
+});

@@ -282,6 +282,29 @@ describe('offline model: guards and protocol', () => {
     expect(decision.kind).toBe('reply');
   });
 
+  it("billing tracks a parcel itself when offered track_shipment (the upgrade test's changed desk), else hands it to order", () => {
+    const tools = (...names: string[]) => names.map((name) => ({ type: 'function', function: { name } }));
+    const billing = tools('get_order_status', 'process_refund', 'get_invoice', 'transfer_to_order');
+    const messages = [{ role: 'user', content: 'Can you track order #12345?' }];
+    expect(decide({ messages, tools: billing })).toMatchObject({ kind: 'call', name: 'transfer_to_order' });
+    const withTracking = [...billing, ...tools('track_shipment')];
+    expect(decide({ messages, tools: withTracking })).toEqual({
+      kind: 'call',
+      name: 'track_shipment',
+      args: { order_id: '12345' },
+    });
+    const call = { id: 'c1', function: { name: 'track_shipment', arguments: '{"order_id":"12345"}' } };
+    const answered = [
+      ...messages,
+      { role: 'assistant', tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'c1', content: STATUS_12345 },
+    ];
+    expect(decide({ messages: answered, tools: withTracking })).toMatchObject({
+      kind: 'reply',
+      text: expect.stringContaining('Tracking number: TRK-98765 (UPS)'),
+    });
+  });
+
   it('answers in the exact Chat Completions shape with unique tool-call ids', async () => {
     const body = {
       model: 'offline-desk-model',
@@ -366,6 +389,8 @@ describe('offline model: guards and protocol', () => {
       prompt_tokens: plain.usage!.prompt_tokens,
       completion_tokens: expect.any(Number),
       total_tokens: plain.usage!.prompt_tokens + counted.usage!.completion_tokens,
+      // The offline model's counts are its own estimates, and it says so in the stream too.
+      estimated: true,
     });
   });
 

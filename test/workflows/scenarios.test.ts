@@ -17,7 +17,7 @@ import { conversation } from '../../workflows';
 import type { ChatMessage } from '../../contract/transcript';
 import { recordHistory } from '../helpers/histories';
 import { reply, scriptedModel, toolCalls, transfer } from '../helpers/scripted-model';
-import { runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
+import { TEST_EXECUTION, runWithWorker, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
 
@@ -84,6 +84,7 @@ describe.each([
         });
 
         const state = await handle.query(stateQuery);
+        expect(state.execution).toBe(TEST_EXECUTION);
         expect(state.currentAgent).toBe('order');
         expect(state.statistics).toEqual({
           totalHandoffs: 1,

@@ -10,7 +10,7 @@ const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 export default tseslint.config(
   { ignores: ['node_modules/**', '.temporal/**', '.data/**', 'coverage/**', 'dist/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     // Type-aware: no-floating-promises needs the types. A promise nobody awaits or handles is a
     // lost error in a worker, and in workflow code a step that silently never happened.
     languageOptions: {

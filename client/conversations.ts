@@ -4,7 +4,7 @@
  * update-with-start so a first message and the start are one round trip.
  */
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { conversation } from '../workflows';
 import {
@@ -94,13 +94,12 @@ export async function startConversation(
   return conversationHandle(client, workflowId);
 }
 
-/** Start a conversation and send its first message in one round trip (update-with-start). */
-export async function startWithMessage(
-  client: Client,
+/** The update-with-start of a conversation and its first message, both checked first. */
+function withStartOperation(
   input: ConversationInput,
   text: string,
-  opts: { workflowId?: string; taskQueue?: string } = {},
-): Promise<{ handle: ConversationHandle; reply: AgentReply }> {
+  opts: { workflowId?: string; taskQueue?: string },
+): { workflowId: string; startWorkflowOperation: WithStartWorkflowOperation<typeof conversation> } {
   checkInput(input);
   checkText(text);
   const workflowId = opts.workflowId ?? newConversationId(input.customerId);
@@ -108,12 +107,43 @@ export async function startWithMessage(
     ...startOptions(input, workflowId, opts.taskQueue ?? TASK_QUEUE),
     workflowIdConflictPolicy: 'FAIL',
   });
+  return { workflowId, startWorkflowOperation };
+}
+
+/** Start a conversation and send its first message in one round trip (update-with-start). */
+export async function startWithMessage(
+  client: Client,
+  input: ConversationInput,
+  text: string,
+  opts: { workflowId?: string; taskQueue?: string } = {},
+): Promise<{ handle: ConversationHandle; reply: AgentReply }> {
+  const { workflowId, startWorkflowOperation } = withStartOperation(input, text, opts);
   const reply = await client.workflow.executeUpdateWithStart(sendMessageUpdate, {
     args: [{ text }],
     startWorkflowOperation,
   });
   await startWorkflowOperation.workflowHandle();
   return { handle: conversationHandle(client, workflowId), reply };
+}
+
+/**
+ * The same, but returns as soon as the conversation has accepted the message (its validator passed),
+ * not when the reply is ready: for a caller that watches the reply arrive, like the web console.
+ */
+export async function startWithMessageAccepted(
+  client: Client,
+  input: ConversationInput,
+  text: string,
+  opts: { workflowId?: string; taskQueue?: string } = {},
+): Promise<ConversationHandle> {
+  const { workflowId, startWorkflowOperation } = withStartOperation(input, text, opts);
+  await client.workflow.startUpdateWithStart(sendMessageUpdate, {
+    args: [{ text }],
+    waitForStage: WorkflowUpdateStage.ACCEPTED,
+    startWorkflowOperation,
+  });
+  await startWorkflowOperation.workflowHandle();
+  return conversationHandle(client, workflowId);
 }
 
 export async function sendMessage(handle: ConversationHandle, text: string): Promise<AgentReply> {

@@ -1,10 +1,13 @@
 /**
  * `npm start`: the desk in the foreground: the Temporal dev server (or the one already running at
- * TEMPORAL_ADDRESS) and one worker on the `customer-service` queue, until Ctrl-C. Drive it from
- * another terminal with `npm run client -- chat`, watch it in the Temporal UI.
+ * TEMPORAL_ADDRESS), one worker on the `customer-service` queue and the web console, until Ctrl-C.
+ * Work in the console, drive it from another terminal with `npm run client -- chat`, watch it in
+ * the Temporal UI.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { temporalSettings } from '../config/connection';
+import { replyStreamReader } from '../activities/reply-stream';
+import { connectClient, temporalSettings } from '../config/connection';
+import { consoleBanner, startConsoleFromEnv, type StartedConsole } from '../console/run';
 import { TASK_QUEUE } from '../workflows/messages';
 import { createDeskRuntime } from '../worker/runtime';
 import {
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
   const server = local ? await startDevServer({ address: settings.address, uiPort: DEFAULT_UI_PORT }) : undefined;
   const runtime = await createDeskRuntime();
   const connection = await NativeConnection.connect(settings.connectionOptions);
+  let started: StartedConsole | undefined;
   try {
     const worker = await createDeskWorker({
       connection,
@@ -52,6 +56,17 @@ async function main(): Promise<void> {
     console.log(`Versioning:   ${versionLine(worker)}${promoted ? `; ${promoted}` : ''}`);
     if (metrics) console.log(`Metrics:      http://${metrics.host}:${metrics.port}/metrics`);
     if (tracing) console.log(`Traces:       OTLP to ${redactUrl(tracing.url)}`);
+    // The console reads streamed replies from the worker's own shop database, through its open store.
+    started = await (async () =>
+      startConsoleFromEnv({
+        client: await connectClient(settings),
+        settings,
+        streams: replyStreamReader(runtime.store.replies, () => Promise.resolve()),
+      }))().catch((err: unknown) => {
+      console.log(`Console:      not started: ${(err as Error).message}`);
+      return undefined;
+    });
+    if (started) console.log(consoleBanner(started));
     console.log('Talk to it:   npm run client -- chat --customer alice');
     console.log('Press Ctrl-C to stop.');
     const stop = (signal: NodeJS.Signals) => {
@@ -62,6 +77,8 @@ async function main(): Promise<void> {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
     await running;
   } finally {
+    await started?.console.close();
+    await started?.client.connection.close();
     await connection.close();
     await runtime.close();
     await server?.stop();

@@ -5,7 +5,14 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { AGENT_NAMES, isAgentName } from '../../agents';
-import { CURRENT_AGENT, CUSTOMER_ID, HANDOFF_COUNT, USAGE_MEMO, WORKFLOW_TYPE } from '../../workflows/messages';
+import {
+  CURRENT_AGENT,
+  CUSTOMER_ID,
+  HANDOFF_COUNT,
+  PENDING_APPROVALS,
+  USAGE_MEMO,
+  WORKFLOW_TYPE,
+} from '../../workflows/messages';
 import { formatUsd, type UsageMemo } from '../../contract/usage';
 import { checkCustomerId } from '../conversations';
 import { connect, customerArg, positiveIntArg, print } from './context';
@@ -16,6 +23,10 @@ export interface ListFilter {
   customer?: string;
   /** Only conversations still running. */
   open?: boolean;
+  /** Only conversations that have ended (completed, terminated, ...). */
+  closed?: boolean;
+  /** Only conversations with a refund approval awaiting a decision. */
+  pendingApproval?: boolean;
 }
 
 export interface ConversationRow {
@@ -23,6 +34,8 @@ export interface ConversationRow {
   customerId: string | null;
   agent: string | null;
   handoffs: number | null;
+  /** Approvals awaiting a decision; null until the conversation has had one. */
+  pendingApprovals: number | null;
   /** Temporal's execution status, lower case: running, completed, terminated, ... */
   status: string;
   startTime: string;
@@ -46,7 +59,10 @@ export function listQuery(filter: ListFilter): string {
     parts.push(`${CURRENT_AGENT.name} = ${quote(filter.agent)}`);
   }
   if (filter.customer !== undefined) parts.push(`${CUSTOMER_ID.name} = ${quote(checkCustomerId(filter.customer))}`);
+  if (filter.open && filter.closed) throw new Error('a conversation cannot be both open and closed: pick one');
   if (filter.open) parts.push(`ExecutionStatus = 'Running'`);
+  if (filter.closed) parts.push(`ExecutionStatus != 'Running'`);
+  if (filter.pendingApproval) parts.push(`${PENDING_APPROVALS.name} > 0`);
   return parts.join(' AND ');
 }
 
@@ -57,6 +73,7 @@ export function toRow(info: WorkflowExecutionInfo): ConversationRow {
     customerId: attrs.get(CUSTOMER_ID) ?? null,
     agent: attrs.get(CURRENT_AGENT) ?? null,
     handoffs: attrs.get(HANDOFF_COUNT) ?? null,
+    pendingApprovals: attrs.get(PENDING_APPROVALS) ?? null,
     status: info.status.name.toLowerCase(),
     startTime: info.startTime.toISOString(),
     usage: usageOf(info.memo?.[USAGE_MEMO]),

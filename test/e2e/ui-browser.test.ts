@@ -19,21 +19,10 @@ import { startWithMessage, type ConversationHandle } from '../../client/conversa
 import { createDeskRuntime, type DeskRuntime } from '../../worker/runtime';
 import { queryTranscriptSource } from '../../activities/transcripts';
 import { createDeskWorker } from '../../worker/worker';
-import { resolveChromium } from '../helpers/chromium';
+import { CHROMIUM_ARGS, resolveChromium } from '../helpers/chromium';
 import { startPrivateServer, type PrivateServer } from '../helpers/e2e';
 
 const SKIP = process.env.DESK_SKIP_BROWSER === '1';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Visibility is eventually consistent: how long a new conversation may take to show up in a list. */
 const VISIBILITY_DEADLINE_MS = 30_000;
 

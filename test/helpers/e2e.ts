@@ -146,11 +146,12 @@ export interface InProcessDesk {
  * A private dev server and one desk worker in this process, on the offline model and a shop in
  * the server's folder: for e2e tests that need no worker process of their own.
  */
-export async function startInProcessDesk(): Promise<InProcessDesk> {
+export async function startInProcessDesk(opts: { env?: NodeJS.ProcessEnv } = {}): Promise<InProcessDesk> {
   const server = await startPrivateServer();
   const runtime = await createDeskRuntime({
-    shopDb: path.join(server.dir, 'shop.db'),
-    env: {},
+    shopDb: shopDbOf(server),
+    // {}: the offline model, whatever OPENAI_* this machine has set.
+    env: opts.env ?? {},
     transcripts: queryTranscriptSource(server.client),
   });
   const connection = await NativeConnection.connect({ address: server.address });
@@ -173,6 +174,11 @@ export async function startInProcessDesk(): Promise<InProcessDesk> {
       await server.stop();
     },
   };
+}
+
+/** The SQLite shop of an in-process desk: in the private server's folder. */
+export function shopDbOf(server: PrivateServer): string {
+  return path.join(server.dir, 'shop.db');
 }
 
 /** Registers a test file's hooks: one in-process desk (startInProcessDesk) for the whole file. */

@@ -4,6 +4,7 @@
  * preview: it goes away as soon as the recorded reply is there, so the page always ends on exactly
  * the recorded text, however often it reconnected.
  */
+import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type {
   ApprovalOutcome,
@@ -13,6 +14,7 @@ import type {
   LiveEvent,
   PartialReply,
 } from '../api-types';
+import { formatCounts } from '../../contract/usage';
 import { conversationUrl, get, post } from './api';
 import { AgentBadge, ErrorLine, PathView, formatCents } from './parts';
 import { Transcript } from './transcript';
@@ -264,6 +266,29 @@ function Approvals({ id, view }: { id: string; view: ConversationView }) {
   );
 }
 
+/** Tokens and cost, the conversation's and each agent's (contract/usage.ts says how they are summed and priced). */
+function Usage({ usage }: { usage: ConversationView['state']['usage'] }) {
+  return (
+    <>
+      <h3>Tokens and cost</h3>
+      {usage ? (
+        <dl data-testid="usage">
+          <dt>conversation</dt>
+          <dd data-testid="usage-total">{formatCounts(usage.total)}</dd>
+          {Object.entries(usage.byAgent).map(([agent, counts]) => (
+            <Fragment key={agent}>
+              <dt>{agent}</dt>
+              <dd data-testid={`usage-${agent}`}>{counts && formatCounts(counts)}</dd>
+            </Fragment>
+          ))}
+        </dl>
+      ) : (
+        <p class="muted">no model step has reported tokens yet</p>
+      )}
+    </>
+  );
+}
+
 function Statistics({ view }: { view: ConversationView }) {
   const { state } = view;
   const s = state.statistics;
@@ -290,6 +315,7 @@ function Statistics({ view }: { view: ConversationView }) {
         <dt>agents involved</dt>
         <dd>{s.agentsInvolved.join(', ')}</dd>
       </dl>
+      <Usage usage={state.usage} />
       <h3>Trail</h3>
       <ol class="trail" data-testid="trail">
         {state.trail.map((t, i) => (

@@ -21,6 +21,7 @@ import { openReplyStreamReader, type ReplyStreamReader } from '../../activities/
 import { openShopStore } from '../../activities/store';
 import { conversationHandle, sendMessage } from '../../client/conversations';
 import type { ChatMessage } from '../../contract/transcript';
+import { formatCounts } from '../../contract/usage';
 import { historyQuery, stateQuery } from '../../workflows/messages';
 import { createConsole, type RunningConsole } from '../../console/server';
 import { CHROMIUM_ARGS, resolveChromium } from '../helpers/chromium';
@@ -158,6 +159,15 @@ const pageGlobal = <T>(page: Page, name: string) =>
     await refund.locator('summary').click();
     await expect(refund.locator('[data-testid="tool-result"]').textContent()).resolves.toMatch(/"refund_id": "RF-\d+"/);
     await expect(page.locator('[data-testid="handoffs"]').textContent()).resolves.toBe('2');
+    // Tokens and cost, per agent and in all, as the conversation's state sums them (the offline
+    // model's counts are estimates, and say so).
+    const { usage } = await conversationHandle(desk.server.client, currentId()).query(stateQuery);
+    expect(Object.keys(usage!.byAgent).sort()).toEqual(['billing', 'order', 'receptionist']);
+    await expect(page.locator('[data-testid="usage-total"]').textContent()).resolves.toBe(formatCounts(usage!.total));
+    await expect(page.locator('[data-testid="usage-billing"]').textContent()).resolves.toBe(
+      formatCounts(usage!.byAgent.billing!),
+    );
+    expect(formatCounts(usage!.total)).toMatch(/^\d+ steps, tokens in [\d,]+ out [\d,]+ \(estimated\), cost /);
     await screenshot('conversation.png');
   });
 

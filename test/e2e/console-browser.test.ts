@@ -247,6 +247,42 @@ const pageGlobal = <T>(page: Page, name: string) =>
       .waitFor({ timeout: 10_000 });
   });
 
+  test('rejecting a pending refund on the page makes no refund; End closes the conversation', async () => {
+    await page.goto(`${consoleServer.url}#/`);
+    await page.fill('input[name="customer"]', 'bob');
+    await page.fill('input[name="first-message"]', "I'd like a refund for order #86420, the projector arrived broken");
+    await page.click('button:has-text("Start conversation")');
+    await page.waitForURL(/#\/c\/conversation-bob-/);
+    const id = currentId();
+    await settles(id, 1);
+    await page.locator('[data-approval="apr-1-2-0"][data-status="pending"]').waitFor({ timeout: 15_000 });
+    await page.fill('input[name="decided-by"]', 'kim.lead');
+    await page.fill('input[name="decision-note"]', 'no photos of the damage');
+    await page.click('button[name="reject"]');
+    await page.locator('[data-approval="apr-1-2-0"][data-status="rejected"]').waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-testid="reply"] .text', { hasText: 'could not approve it, so no money was refunded' })
+      .waitFor({ timeout: 15_000 });
+    expect(await shopRows("SELECT id FROM refunds WHERE order_id = '86420'")).toEqual([]);
+    const { approvals } = await conversationHandle(desk.server.client, id).query(stateQuery);
+    expect(approvals).toEqual([
+      expect.objectContaining({
+        id: 'apr-1-2-0',
+        status: 'rejected',
+        decidedBy: 'kim.lead',
+        note: 'no photos of the damage',
+      }),
+    ]);
+
+    await page.click('button[name="end"]');
+    await page.locator('[data-testid="status"]', { hasText: 'closed (ended)' }).waitFor({ timeout: 15_000 });
+    await expect(page.locator('button[name="end"]').isDisabled()).resolves.toBe(true);
+    await expect(conversationHandle(desk.server.client, id).result()).resolves.toMatchObject({
+      status: 'closed',
+      closedReason: 'ended',
+    });
+  });
+
   test('a refund above the limit waits; the list finds it; approving it on the page makes the refund once', async () => {
     await page.goto(`${consoleServer.url}#/`);
     await page.fill('input[name="customer"]', 'bob');

@@ -34,7 +34,7 @@ import {
 import { renderChart, renderMarkdown, type BenchResults } from './report';
 import { BenchShop, checkSeed } from './scenarios';
 import { benchActivities, inProcessSystem, startDeskSystem } from './systems';
-import { EXECUTION_MODES, type ExecutionMode } from '../workflows/messages';
+import { EXECUTION_MODES, isExecutionMode, type ExecutionMode } from '../workflows/messages';
 
 /** How a dev server is started: its dynamic config and its database's pragmas. */
 export interface ServerSetting {
@@ -112,11 +112,9 @@ function parseArgs(argv: string[]): Plan {
   // `tuned:local-tools` is the tuned server with conversations in that execution mode.
   const servers = (value('--servers') ?? 'stock,tuned').split(',').filter(Boolean);
   for (const s of servers) {
-    const { setting, execution } = splitPhase(s);
+    const { setting } = splitPhase(s);
     if (!SERVER_SETTINGS[setting])
       throw new Error(`unknown server setting ${setting}; known: ${Object.keys(SERVER_SETTINGS).join(', ')}`);
-    if (execution !== undefined && !(EXECUTION_MODES as readonly string[]).includes(execution))
-      throw new Error(`unknown execution mode ${execution}; known: ${EXECUTION_MODES.join(', ')}`);
   }
   const sections = (value('--sections') ?? SECTIONS.join(',')).split(',').filter(Boolean) as Section[];
   for (const s of sections)
@@ -133,10 +131,13 @@ function parseArgs(argv: string[]): Plan {
   };
 }
 
-/** `tuned:local-tools` -> the server setting and the conversations' execution mode. */
+/** `tuned:local-tools` -> the server setting and the conversations' execution mode (checked). */
 function splitPhase(phase: string): { setting: string; execution?: ExecutionMode } {
   const [setting = '', execution] = phase.split(':');
-  return { setting, ...(execution !== undefined && { execution: execution as ExecutionMode }) };
+  if (execution === undefined) return { setting };
+  if (!isExecutionMode(execution))
+    throw new Error(`unknown execution mode ${execution}; known: ${EXECUTION_MODES.join(', ')}`);
+  return { setting, execution };
 }
 
 function startStub(): Promise<{ baseURL: string; child: ChildProcess }> {

@@ -19,6 +19,7 @@ import {
   type ApprovalOutcome,
   type ConversationInput,
   type DecideApprovalInput,
+  isExecutionMode,
   type ExecutionMode,
 } from '../workflows/messages';
 import { approvalPolicyFromEnv } from '../config/approval-policy';
@@ -174,11 +175,11 @@ export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv =
 export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionMode | undefined {
   const text = env.DESK_EXECUTION?.trim();
   if (!text) return undefined;
-  if (!(EXECUTION_MODES as readonly string[]).includes(text))
+  if (!isExecutionMode(text))
     throw new InvalidInputError(
       `DESK_EXECUTION must be one of ${EXECUTION_MODES.join(', ')}, got ${JSON.stringify(env.DESK_EXECUTION)}`,
     );
-  return text as ExecutionMode;
+  return text;
 }
 
 /** A person's decision on a pending refund; the workflow checks who may decide and that it is still pending. */

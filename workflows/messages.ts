@@ -36,6 +36,8 @@ export const TASK_QUEUE = 'customer-service';
 export const EXECUTION_MODES = ['activities', 'local-tools'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
 export const DEFAULT_EXECUTION: ExecutionMode = 'activities';
+export const isExecutionMode = (value: string): value is ExecutionMode =>
+  (EXECUTION_MODES as readonly string[]).includes(value);
 export const WORKFLOW_TYPE = 'conversation';
 
 /** The `type` of the failures a client can get from a conversation, to match on (never on message text). */

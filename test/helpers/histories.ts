@@ -12,6 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { DEFAULT_EXECUTION } from '../../workflows/messages';
+import { TEST_EXECUTION } from './temporal-env';
 
 export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
 
@@ -52,8 +54,7 @@ export async function recordHistory(client: Client, workflowId: string, name: st
       bytes: String,
     });
     // Recorded in another execution mode (DESK_TEST_EXECUTION=local-tools): its own files.
-    const mode = process.env.DESK_TEST_EXECUTION;
-    const stem = mode && mode !== 'activities' ? `${name}.${mode}` : name;
+    const stem = TEST_EXECUTION === DEFAULT_EXECUTION ? name : `${name}.${TEST_EXECUTION}`;
     const file = runs.length === 1 ? `${stem}.json` : `${stem}.run${i + 1}.json`;
     writeFileSync(path.join(dir, file), `${JSON.stringify(json, null, 1)}\n`);
   }

@@ -27,7 +27,7 @@ import { openShopStore, type ShopStore } from '../../activities/store';
 import { createToolRunner } from '../../activities/tools';
 import { testServerOption } from '../../scripts/temporal-binaries';
 import { WORKFLOWS_PATH, installRuntime } from '../../worker/worker';
-import { DEFAULT_EXECUTION, EXECUTION_MODES, type ExecutionMode } from '../../workflows/messages';
+import { DEFAULT_EXECUTION, EXECUTION_MODES, isExecutionMode, type ExecutionMode } from '../../workflows/messages';
 
 let runtimeInstalled = false;
 /** Keep test output to warnings and errors. */
@@ -106,9 +106,9 @@ export const TRANSCRIPT_CACHE: TranscriptCacheOptions =
  */
 export const TEST_EXECUTION: ExecutionMode = (() => {
   const mode = process.env.DESK_TEST_EXECUTION ?? DEFAULT_EXECUTION;
-  if (!(EXECUTION_MODES as readonly string[]).includes(mode))
+  if (!isExecutionMode(mode))
     throw new Error(`DESK_TEST_EXECUTION must be one of ${EXECUTION_MODES.join(', ')}, got ${mode}`);
-  return mode as ExecutionMode;
+  return mode;
 })();
 
 const executionInterceptor: WorkflowClientInterceptor = {

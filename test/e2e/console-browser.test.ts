@@ -120,6 +120,19 @@ const pageGlobal = <T>(page: Page, name: string) =>
     await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
   }
 
+  /** Bob asks for a refund of his $450 order from the list page; returns once it waits for a person. */
+  async function startBobsBigRefund(): Promise<string> {
+    await page.goto(`${consoleServer.url}#/`);
+    await page.fill('input[name="customer"]', 'bob');
+    await page.fill('input[name="first-message"]', "I'd like a refund for order #86420, the projector arrived broken");
+    await page.click('button:has-text("Start conversation")');
+    await page.waitForURL(/#\/c\/conversation-bob-/);
+    const id = currentId();
+    await settles(id, 1);
+    await page.locator('[data-approval="apr-1-2-0"][data-status="pending"]').waitFor({ timeout: 15_000 });
+    return id;
+  }
+
   async function shopRows<T>(sql: string): Promise<T[]> {
     const store = await openShopStore(shopDbOf(desk.server));
     try {
@@ -248,14 +261,7 @@ const pageGlobal = <T>(page: Page, name: string) =>
   });
 
   test('rejecting a pending refund on the page makes no refund; End closes the conversation', async () => {
-    await page.goto(`${consoleServer.url}#/`);
-    await page.fill('input[name="customer"]', 'bob');
-    await page.fill('input[name="first-message"]', "I'd like a refund for order #86420, the projector arrived broken");
-    await page.click('button:has-text("Start conversation")');
-    await page.waitForURL(/#\/c\/conversation-bob-/);
-    const id = currentId();
-    await settles(id, 1);
-    await page.locator('[data-approval="apr-1-2-0"][data-status="pending"]').waitFor({ timeout: 15_000 });
+    const id = await startBobsBigRefund();
     await page.fill('input[name="decided-by"]', 'kim.lead');
     await page.fill('input[name="decision-note"]', 'no photos of the damage');
     await page.click('button[name="reject"]');
@@ -284,15 +290,8 @@ const pageGlobal = <T>(page: Page, name: string) =>
   });
 
   test('a refund above the limit waits; the list finds it; approving it on the page makes the refund once', async () => {
-    await page.goto(`${consoleServer.url}#/`);
-    await page.fill('input[name="customer"]', 'bob');
-    await page.fill('input[name="first-message"]', "I'd like a refund for order #86420, the projector arrived broken");
-    await page.click('button:has-text("Start conversation")');
-    await page.waitForURL(/#\/c\/conversation-bob-/);
-    const id = currentId();
-    await settles(id, 1);
+    const id = await startBobsBigRefund();
     const pending = page.locator('[data-approval="apr-1-2-0"][data-status="pending"]');
-    await pending.waitFor({ timeout: 15_000 });
 
     // The list, filtered to conversations waiting for a person, finds it (visibility is eventual: the list refreshes).
     await page.goto(`${consoleServer.url}#/`);

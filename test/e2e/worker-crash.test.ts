@@ -48,21 +48,34 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A worker (this test's shop database, the private server) that SIGKILLs itself right after a
+ * refund commits and leaves that refund's idempotency key in `marker`; ready when returned.
+ */
+async function refundKillingWorker(): Promise<{
+  shopDb: string;
+  marker: string;
+  base: Record<string, string>;
+  worker: WorkerProcess;
+}> {
+  const shopDb = path.join(dir, 'shop.db');
+  const marker = path.join(dir, 'fault-fired');
+  const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
+  const worker = spawnWorker(
+    { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
+    { entry: 'fault-worker' },
+  );
+  workers.push(worker);
+  await worker.ready;
+  return { shopDb, marker, base, worker };
+}
+
 // Both execution modes: in `local-tools` the refund is a local activity, which a new worker runs
 // again after the dead one's workflow task times out; the shop's ledger answers with the result.
 test.each(EXECUTION_MODES)(
   'a worker killed after the refund commits (%s): a new worker finishes the turn, with exactly one refund',
   async (execution) => {
-    const shopDb = path.join(dir, 'shop.db');
-    const marker = path.join(dir, 'fault-fired');
-    const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
-
-    const workerA = spawnWorker(
-      { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
-      { entry: 'fault-worker' },
-    );
-    workers.push(workerA);
-    await workerA.ready;
+    const { shopDb, marker, base, worker: workerA } = await refundKillingWorker();
 
     // The update waits for its reply across the crash; it is awaited only once worker B runs.
     const started = server.client.withAbortSignal(pending.signal, () =>
@@ -159,16 +172,8 @@ test.each(EXECUTION_MODES)(
 );
 
 test('a worker killed between an approval and its refund commit reporting: a new worker finishes the decision, one refund', async () => {
-  const shopDb = path.join(dir, 'shop.db');
-  const marker = path.join(dir, 'fault-fired');
-  const base = { TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb };
   // The request itself runs no refund (it waits for a person), so the fault fires on the approved refund.
-  const workerA = spawnWorker(
-    { ...base, DESK_FAULT: 'kill-after-commit:process_refund', DESK_FAULT_MARKER: marker },
-    { entry: 'fault-worker' },
-  );
-  workers.push(workerA);
-  await workerA.ready;
+  const { shopDb, marker, base, worker: workerA } = await refundKillingWorker();
 
   const { handle, reply } = await server.client.withAbortSignal(pending.signal, () =>
     startWithMessage(

@@ -151,7 +151,7 @@ export function recordRefusedHandoff(
  */
 export function pushTrail(state: ConversationState, entry: TrailEntry): ConversationState {
   const trail = [...state.trail, entry];
-  const sizes = trail.map((e) => jsonBytes(e) + 1);
+  const sizes = trail.map((e) => sizeOf(e) + 1);
   let bytes = sizes.reduce((a, b) => a + b, 1);
   let drop = 0;
   while (trail.length - drop > BOUNDS.maxTrailEntries || bytes > BOUNDS.maxTrailBytes) bytes -= sizes[drop++]!;
@@ -275,9 +275,26 @@ export function startTurn(state: ConversationState, text: string): ConversationS
   return { ...state, turn: state.turn + 1, history: [...state.history, { role: 'user', content: text }] };
 }
 
+/**
+ * A message's or trail entry's size as JSON, counted once per object. The reducers never change a
+ * message or an entry in place (each change is a fresh object), so the size of an object seen before
+ * is still right: the transcript's budget is then checked at every step without encoding the whole
+ * transcript again, which kept a step's workflow code (and so a replay) growing with the
+ * conversation. A pure cache: replay computes the same numbers.
+ */
+const SIZES = new WeakMap<object, number>();
+function sizeOf(value: ChatMessage | TrailEntry): number {
+  let size = SIZES.get(value);
+  if (size === undefined) {
+    size = jsonBytes(value);
+    SIZES.set(value, size);
+  }
+  return size;
+}
+
 /** The transcript's size as JSON, in UTF-8 bytes: what its budget counts. */
 export function transcriptBytes(history: readonly ChatMessage[]): number {
-  return history.reduce((sum, m) => sum + jsonBytes(m) + 1, 1);
+  return history.reduce((sum, m) => sum + sizeOf(m) + 1, 1);
 }
 
 /**
@@ -292,7 +309,7 @@ export function boundTranscript(state: ConversationState, maxBytes: number): Con
 
 /** boundTranscript, and the transcript's size after it (one pass over the messages' sizes). */
 function archiveOldTurns(state: ConversationState, maxBytes: number): { state: ConversationState; bytes: number } {
-  const sizes = state.history.map((m) => jsonBytes(m) + 1);
+  const sizes = state.history.map((m) => sizeOf(m) + 1);
   const total = sizes.reduce((a, b) => a + b, 1);
   if (total <= maxBytes) return { state, bytes: total };
   const NOTE_ALLOWANCE = 200;

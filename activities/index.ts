@@ -6,8 +6,16 @@
  * against the shop.
  */
 import type OpenAI from 'openai';
-import type { ModelStepRequest, ModelStepResult, ToolRunInput, ToolRunResult } from '../contract/transcript';
+import type {
+  LocalModelStepInput,
+  LocalModelStepResult,
+  ModelStepRequest,
+  ModelStepResult,
+  ToolRunInput,
+  ToolRunResult,
+} from '../contract/transcript';
 import type { PriceTable } from '../contract/usage';
+import { interruptible } from './interrupts';
 import { createModelStep } from './model';
 import { createReplyStreamWriter, type ReplyStreamOptions } from './reply-stream';
 import { tracedModelStep } from './telemetry';
@@ -21,7 +29,14 @@ import {
 } from './transcripts';
 
 export interface DeskActivities {
+  /** A model step as an ordinary activity: the transcript by reference, only what is new carried. */
   callModel(request: ModelStepRequest): Promise<ModelStepResult>;
+  /**
+   * A model step as a local activity (the `local` execution mode): the whole transcript travels in
+   * the input, which a local activity's marker does not record, so history still grows only with
+   * the step's result.
+   */
+  callModelLocal(input: LocalModelStepInput): Promise<LocalModelStepResult>;
   runTool(input: ToolRunInput): Promise<ToolRunResult>;
 }
 
@@ -60,6 +75,7 @@ export function createActivities(deps: ActivityDeps): DeskActivities {
   const { runTool } = createToolRunner(deps.store, { refundApprovalLimitCents: deps.refundApprovalLimitCents });
   return {
     callModel: withTranscript(traced, createTranscriptResolver(deps.transcripts, deps.transcriptCache)),
+    callModelLocal: interruptible(traced, deps.store.interrupts),
     runTool,
   };
 }

@@ -173,8 +173,14 @@ export function createModelStep(deps: ModelStepDeps): { callModel(input: ModelSt
   return {
     // Heartbeats while the endpoint thinks: a worker that dies mid-step is noticed within the
     // heartbeat timeout (workflows/options.ts), not the step's whole start-to-close timeout.
-    callModel: (input: ModelStepInput) => withHeartbeat((cancelled) => modelStep(input, cancelled)),
+    // `stop` (a rollback seen in the interrupts table, activities/interrupts.ts) stops it like a cancellation.
+    callModel: (input: ModelStepInput, stop?: AbortSignal) =>
+      withHeartbeat((cancelled) => modelStep(input, anyOf(cancelled, stop))),
   };
+
+  function anyOf(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+    return a && b ? AbortSignal.any([a, b]) : (a ?? b);
+  }
 
   async function modelStep(input: ModelStepInput, cancelled: AbortSignal | undefined): Promise<ModelStepResult> {
     const tools = toolsFor(input.agent);

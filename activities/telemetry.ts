@@ -20,11 +20,11 @@ export interface ModelStepTelemetry {
 }
 
 export function tracedModelStep(
-  step: (input: ModelStepInput) => Promise<ModelStepResult>,
+  step: (input: ModelStepInput, stop?: AbortSignal) => Promise<ModelStepResult>,
   t: ModelStepTelemetry,
-): (input: ModelStepInput) => Promise<ModelStepResult> {
+): (input: ModelStepInput, stop?: AbortSignal) => Promise<ModelStepResult> {
   const server = serverOf(t.baseURL);
-  return (input) => {
+  return (input, stop) => {
     const started = performance.now();
     const attributes = {
       'gen_ai.operation.name': 'chat',
@@ -37,7 +37,7 @@ export function tracedModelStep(
     return trace.getTracer('durable-service-desk').startActiveSpan(`chat ${t.model}`, { attributes }, async (span) => {
       let outcome = 'failed';
       try {
-        const result = await step(input);
+        const result = await step(input, stop);
         outcome = result.kind;
         const u = result.usage;
         span.setAttributes({

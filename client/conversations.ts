@@ -10,6 +10,7 @@ import { conversation } from '../workflows';
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
+  DEFAULT_EXECUTION,
   EXECUTION_MODES,
   HANDOFF_COUNT,
   TASK_QUEUE,
@@ -154,7 +155,8 @@ export async function sendMessage(handle: ConversationHandle, text: string): Pro
 
 /**
  * A start input with what the environment sets: the refund-approval policy (REFUND_APPROVAL_LIMIT,
- * APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT, DESK_APPROVERS) and where tool calls run (DESK_EXECUTION); unchanged when none is set. Both are fixed for the conversation's life.
+ * APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT, DESK_APPROVERS) and where model steps and tool calls run
+ * (DESK_EXECUTION, DEFAULT_EXECUTION when unset). Both are fixed for the conversation's life.
  */
 export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv = process.env): ConversationInput {
   let policy;
@@ -163,15 +165,15 @@ export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv =
   } catch (err) {
     throw new InvalidInputError(`bad approval policy in the environment: ${(err as Error).message}`);
   }
-  const execution = input.execution ?? executionFromEnv(env);
+  const execution = input.execution ?? executionFromEnv(env) ?? DEFAULT_EXECUTION;
   return {
     ...input,
     ...(Object.keys(policy).length && { policy: { ...policy, ...input.policy } }),
-    ...(execution && { execution }),
+    execution,
   };
 }
 
-/** DESK_EXECUTION: activities (the default) or local-tools; see EXECUTION_MODES. */
+/** DESK_EXECUTION: local (DEFAULT_EXECUTION), activities or local-tools; see EXECUTION_MODES. */
 export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionMode | undefined {
   const text = env.DESK_EXECUTION?.trim();
   if (!text) return undefined;

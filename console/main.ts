@@ -5,15 +5,17 @@
  * worker (scripts/start.ts).
  */
 import { connectClient, temporalSettings } from '../config/connection';
-import { openReplyStreamReader } from '../activities/reply-stream';
+import { replyStreamReader } from '../activities/reply-stream';
+import { defaultShopLocation, openShopStore } from '../activities/store';
 import { consoleBanner, startConsoleFromEnv } from './run';
 
 async function main(): Promise<void> {
   const settings = temporalSettings();
   const client = await connectClient(settings);
   await client.workflowService.getSystemInfo({});
-  const streams = await openReplyStreamReader(process.env);
-  const running = await startConsoleFromEnv({ client, settings, streams });
+  const store = await openShopStore(defaultShopLocation(process.env));
+  const streams = replyStreamReader(store.replies, () => store.close());
+  const running = await startConsoleFromEnv({ client, settings, streams, interrupts: store.interrupts });
   console.log(consoleBanner(running));
   console.log('Press Ctrl-C to stop.');
   const stop = () => {

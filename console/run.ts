@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { ReplyStreamReader } from '../activities/reply-stream';
+import type { InterruptStore } from '../activities/store';
 import type { TemporalSettings } from '../config/connection';
 import { createConsole, type RunningConsole } from './server';
 import { consoleToken, isLoopback } from './security';
@@ -34,6 +35,7 @@ export async function startConsoleFromEnv(opts: {
   client: Client;
   settings: TemporalSettings;
   streams?: ReplyStreamReader;
+  interrupts?: InterruptStore;
   env?: NodeJS.ProcessEnv;
 }): Promise<StartedConsole> {
   const env = opts.env ?? process.env;
@@ -45,6 +47,7 @@ export async function startConsoleFromEnv(opts: {
     host,
     port: consolePort(env),
     streams: opts.streams,
+    interrupts: opts.interrupts,
     namespace: opts.settings.namespace,
     temporalAddress: opts.settings.address,
   });

@@ -13,8 +13,10 @@ import { z } from 'zod';
 import { AGENT_NAMES } from '../agents';
 import { SEED_CUSTOMERS } from '../activities/store/seed';
 import type { ReplyStreamReader } from '../activities/reply-stream';
+import type { InterruptStore } from '../activities/store';
+import { requestRollback } from '../client/rollback';
 import { BOUNDS, DEFAULT_LIMITS, LIMIT_RANGES } from '../contract/limits';
-import { endSignal, rollbackSignal } from '../workflows/messages';
+import { endSignal } from '../workflows/messages';
 import {
   checkDecisionShape,
   checkMessage,
@@ -48,6 +50,8 @@ export interface ConsoleOptions {
   /** 0 picks a free port. */
   port?: number;
   streams?: ReplyStreamReader;
+  /** Where a rollback also goes, so a local model step in flight stops at once (client/rollback.ts). */
+  interrupts?: InterruptStore;
   namespace?: string;
   temporalAddress?: string;
   /** Live polling interval (ms). */
@@ -212,7 +216,7 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
     const clean = reason?.toWellFormed().trim();
     if (clean && clean.length > BOUNDS.maxReasonChars)
       throw new Refused(`the reason is ${clean.length} characters long; the limit is ${BOUNDS.maxReasonChars}`);
-    await conversationHandle(client, id).signal(rollbackSignal, clean ? { reason: clean } : {});
+    await requestRollback(conversationHandle(client, id), clean || undefined, opts.interrupts);
     return { id, rollback: 'requested', reason: clean || 'rollback requested' };
   });
 

@@ -32,6 +32,18 @@ export interface ModelStepInput {
 }
 
 /**
+ * Input of the `callModelLocal` local activity (the `local` execution mode): the whole transcript,
+ * which a local activity's marker does not record, and where to watch for a rollback meanwhile:
+ * interrupts of `conversationId` written after `since` (the workflow's time when it asked, ISO-8601).
+ */
+export interface LocalModelStepInput extends ModelStepInput {
+  interrupt?: { conversationId: string; since: string };
+}
+
+/** What `callModelLocal` returns: the step's result, or `yielded` when a rollback interrupt stopped it. */
+export type LocalModelStepResult = ModelStepResult | { kind: 'yielded' };
+
+/**
  * Input of the `callModel` activity: the transcript by reference plus what is new since this
  * run's previous model step, so a step's input (and so history) grows with the turn, not with the
  * conversation. The activity assembles the transcript from its cache and the new messages, or

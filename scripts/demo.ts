@@ -11,10 +11,11 @@ import { NativeConnection } from '@temporalio/worker';
 import { resetShopStore } from '../activities/store';
 import { formatState, formatUsage, formatTurn } from '../client/run-log';
 import { uiLink } from '../config/connection';
-import { decideApproval, sendMessage, startWithMessage } from '../client/conversations';
+import { decideApproval, sendMessage, startWithMessage, withEnvPolicy } from '../client/conversations';
 import { formatPendingRows, listPendingApprovals } from '../client/commands/approvals';
 import { formatApprovals } from '../client/run-log';
-import { endSignal, rollbackSignal, stateQuery } from '../workflows/messages';
+import { endSignal, stateQuery } from '../workflows/messages';
+import { requestRollback } from '../client/rollback';
 import { createDeskRuntime, type DeskRuntime } from '../worker/runtime';
 import { createDeskWorker, deploymentOption, installRuntime, promoteWorker, versionLine } from '../worker/worker';
 import { versioningFromEnv } from '../worker/versioning';
@@ -81,13 +82,18 @@ async function main(): Promise<void> {
         log();
         log(`=== Scenario ${i + 1}: ${scenario.title} (customer alice) ===`);
         log(`customer> ${scenario.text}`);
-        const { handle, reply } = await startWithMessage(client, { customerId: 'alice' }, scenario.text, {
-          taskQueue: DEMO_TASK_QUEUE,
-        });
+        const { handle, reply } = await startWithMessage(
+          client,
+          withEnvPolicy({ customerId: 'alice' }),
+          scenario.text,
+          {
+            taskQueue: DEMO_TASK_QUEUE,
+          },
+        );
         log(formatTurn(reply));
         if (scenario.rollbackAfter) {
           log(`[demo] signal: rollback ("customer asked for the front desk")`);
-          await handle.signal(rollbackSignal, { reason: 'customer asked for the front desk' });
+          await requestRollback(handle, 'customer asked for the front desk', runtime.store.interrupts);
           const next = await sendMessage(handle, 'Thanks. Who am I talking to now?');
           log(`customer> Thanks. Who am I talking to now?`);
           log(formatTurn(next));
@@ -132,7 +138,7 @@ async function approvalScenario(client: Client, store: DeskRuntime['store']): Pr
   // The policy rides in the start input; DESK_APPROVERS etc. would set it the same way (withEnvPolicy).
   const { handle, reply } = await startWithMessage(
     client,
-    { customerId: 'bob', policy: { approvers: [supervisor] } },
+    withEnvPolicy({ customerId: 'bob', policy: { approvers: [supervisor] } }),
     text,
     { taskQueue: DEMO_TASK_QUEUE },
   );

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
         client: await connectClient(settings),
         settings,
         streams: replyStreamReader(runtime.store.replies, () => Promise.resolve()),
+        interrupts: runtime.store.interrupts,
       }))().catch((err: unknown) => {
       console.log(`Console:      not started: ${(err as Error).message}`);
       return undefined;

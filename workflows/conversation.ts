@@ -27,7 +27,7 @@ import { awaitingApprovals, checkDecisionAgainst, isAwaiting, nextDeadline, type
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
-  DEFAULT_EXECUTION,
+  ABSENT_EXECUTION,
   FAILURE,
   HANDOFF_COUNT,
   PENDING_APPROVALS,
@@ -87,7 +87,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
     state: input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now()),
     limits,
     policy,
-    execution: input.execution ?? DEFAULT_EXECUTION,
+    execution: input.execution ?? ABSENT_EXECUTION,
     workflowId: workflowInfo().workflowId,
     runId: workflowInfo().runId,
     publish: publisher(() => live.state),

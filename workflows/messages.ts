@@ -22,20 +22,28 @@ import type { StepUsage, UsageTotals } from '../contract/usage';
 export const TASK_QUEUE = 'customer-service';
 
 /**
- * Where a conversation's tool calls run, fixed when it starts and kept across continue-as-new
- * (README "Execution modes"):
- * - `activities` (the default): ordinary activities: any worker may run them, and a rollback that
- *   arrives during one skips the rest of that response's calls;
- * - `local-tools`: local activities, on the worker running the workflow task: no server round trip
- *   per call (the shop's ledger keeps mutations exactly-once), but a rollback that arrives during a
- *   call reaches the workflow only when its task ends or heartbeats (every 8 s): the response's
- *   remaining calls may still run, and the next model step is interrupted instead.
- * Model steps are always activities: as local activities they held the workflow task for the whole
- * call, so a rollback, an `end` or a new message waited for the task's heartbeat (8 s and more).
+ * Where a conversation's model steps and tool calls run, fixed when it starts and kept across
+ * continue-as-new (README "Execution modes"):
+ * - `activities`: ordinary activities, on any worker: each model step and tool call is a server round
+ *   trip (schedule, complete, a new workflow task), and a rollback, a message or a query reaches the
+ *   workflow between any two of them;
+ * - `local-tools`: tool calls are local activities, model steps ordinary ones;
+ * - `local`: model steps and tool calls are local activities, run by the worker that runs the workflow
+ *   task: a whole turn is one workflow task, with no server round trip per step (the shop's ledger keeps
+ *   mutations exactly-once). While a turn runs, what Temporal delivers (a signal, a message, a query)
+ *   reaches the workflow when the task heartbeats, at 80 % of its timeout (8 s); a rollback sent by
+ *   the desk's clients also writes an interrupt row that stops the model step at once
+ *   (activities/interrupts.ts), so it lands within a fraction of a second.
  */
-export const EXECUTION_MODES = ['activities', 'local-tools'] as const;
+export const EXECUTION_MODES = ['activities', 'local-tools', 'local'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
-export const DEFAULT_EXECUTION: ExecutionMode = 'activities';
+/**
+ * What a start input without `execution` means: every conversation started before execution modes
+ * existed, and any client that does not say. Never changes, or recorded histories stop replaying.
+ */
+export const ABSENT_EXECUTION: ExecutionMode = 'activities';
+/** The mode the desk's own clients (CLI, console, demo) start conversations in when DESK_EXECUTION is unset. */
+export const DEFAULT_EXECUTION: ExecutionMode = 'local';
 export const isExecutionMode = (value: string): value is ExecutionMode =>
   (EXECUTION_MODES as readonly string[]).includes(value);
 export const WORKFLOW_TYPE = 'conversation';
@@ -58,7 +66,7 @@ export interface ConversationInput {
   limits?: Partial<ConversationLimits>;
   /** The refund-approval policy (limit, timeout, what the timeout does, approvers); defaults in DEFAULT_APPROVAL_POLICY. */
   policy?: Partial<ApprovalPolicy>;
-  /** Where tool calls run; DEFAULT_EXECUTION when absent (every earlier release). */
+  /** Where model steps and tool calls run; ABSENT_EXECUTION when absent (every earlier release). */
   execution?: ExecutionMode;
   /** Set only by continue-as-new: the state carried over from the previous run. */
   carried?: ConversationState;

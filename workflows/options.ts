@@ -48,3 +48,18 @@ export const LOCAL_TOOL_CALL: LocalActivityOptions = {
 };
 
 export const { runTool: runToolLocally } = proxyLocalActivities<Pick<DeskActivities, 'runTool'>>(LOCAL_TOOL_CALL);
+
+/**
+ * A model step as a local activity (the `local` execution mode): run by the worker that runs the
+ * workflow task, so a turn's steps need no server round trip each. The same timeout and attempts;
+ * the worker heartbeats the workflow task while the step runs (at 80 % of the task timeout, which a
+ * `local` conversation starts short), so a rollback that arrives meanwhile reaches the workflow,
+ * which cancels the step. A retry whose backoff exceeds `localRetryThreshold` waits on a timer.
+ */
+export const LOCAL_MODEL_STEP: LocalActivityOptions = {
+  startToCloseTimeout: MODEL_STEP.startToCloseTimeout,
+  retry: MODEL_STEP.retry,
+  localRetryThreshold: LOCAL_TOOL_CALL.localRetryThreshold,
+};
+
+export const { callModelLocal } = proxyLocalActivities<Pick<DeskActivities, 'callModelLocal'>>(LOCAL_MODEL_STEP);

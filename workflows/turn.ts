@@ -21,6 +21,7 @@ import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
 import type {
   ChatMessage,
+  LocalModelStepResult,
   ModelStepRequest,
   ModelStepResult,
   ModelToolCall,
@@ -48,7 +49,16 @@ import {
   type ExecutionMode,
   type TurnEvent,
 } from './messages';
-import { LOCAL_TOOL_CALL, MODEL_STEP, TOOL_CALL, callModel, runTool, runToolLocally } from './options';
+import {
+  LOCAL_MODEL_STEP,
+  LOCAL_TOOL_CALL,
+  MODEL_STEP,
+  TOOL_CALL,
+  callModel,
+  callModelLocal,
+  runTool,
+  runToolLocally,
+} from './options';
 import {
   afterCall,
   appendMessages,
@@ -218,32 +228,51 @@ export function takeRollback(live: Live, events: TurnEvent[]): void {
   live.publish();
 }
 
-/** Runs the model step, abandoning it if a rollback arrives meanwhile (a model step has no side effects). */
+/**
+ * Runs the model step, abandoning it if a rollback arrives meanwhile (a model step has no side
+ * effects): an activity is cancelled through its heartbeat, a local one by its worker at once.
+ */
 async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   const call = new CancellationScope();
-  const watch = new CancellationScope();
-  const stepDone = call.run(() =>
-    callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [modelStepRequest(live, agent)]),
+  let settled = false;
+  const stepDone: Promise<LocalModelStepResult> = call.run(() =>
+    live.execution === 'local'
+      ? callModelLocal.executeWithOptions({ ...LOCAL_MODEL_STEP, summary: modelStepSummary(agent) }, [
+          { agent, messages: live.state.history, interrupt: { conversationId: live.workflowId, since: now() } },
+        ])
+      : callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [
+          modelStepRequest(live, agent),
+        ]),
   );
-  const rollbackArrived = watch.run(() => condition(() => live.pendingRollback !== undefined));
-  // Both promises are settled by one side or cancelled by the other: neither may reject unhandled.
-  stepDone.catch(() => undefined);
-  rollbackArrived.catch(() => undefined);
+  // Settled either way, so the watch below always ends on its own: a cancelled watch would throw a
+  // CancelledFailure, and building its stack trace at every step was a visible share of a replay.
+  void stepDone.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const rollbackArrived = condition(() => settled || live.pendingRollback !== undefined);
+  let first: LocalModelStepResult | 'rollback';
   try {
-    const first = await Promise.race([stepDone, rollbackArrived.then(() => 'rollback' as const)]);
-    if (first === 'rollback') {
-      call.cancel();
-      return { kind: 'interrupted' };
-    }
-    return first;
+    first = await Promise.race([stepDone, rollbackArrived.then(() => 'rollback' as const)]);
   } catch (err) {
     const error = stepFailureText(err);
     if (error !== undefined) return { kind: 'failed', error };
     throw err;
-  } finally {
-    watch.cancel();
   }
+  if (first === 'rollback') {
+    call.cancel();
+    return { kind: 'interrupted' };
+  }
+  if (first.kind !== 'yielded') return first;
+  // A local step stopped because a client wrote a rollback interrupt: its signal is waiting on the
+  // server, which hands it over as soon as this task ends (a timer ends it). Without one (a row
+  // with no signal behind it) the step is asked again; `since` has moved past that row.
+  await condition(() => live.pendingRollback !== undefined, YIELD_WAIT_MS);
+  return live.pendingRollback !== undefined ? { kind: 'interrupted' } : modelStep(live, agent);
 }
+
+/** How long a yielded local model step waits for the rollback signal its interrupt announced. */
+const YIELD_WAIT_MS = 200;
 
 /**
  * The model step's input: the transcript by length and digest, and only the messages added since

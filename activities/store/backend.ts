@@ -4,6 +4,7 @@
  * to run a transaction on a `SqlSession`.
  */
 import { deleteAllRows, shopQueries, type ShopQueries } from './queries';
+import { interruptStore, type InterruptStore } from './interrupts';
 import { replyChunkStore, type ReplyChunkStore } from './reply-chunks';
 import { insertSeed } from './seed';
 import type { Dialect, SqlSession } from './sql';
@@ -26,6 +27,8 @@ export interface ShopStore extends ShopQueries {
   reset(): Promise<void>;
   /** The reply stream's side channel (`reply_chunks`); not shop data, so `reset` leaves it alone. */
   readonly replies: ReplyChunkStore;
+  /** Rollbacks signalled to conversations, for their local model steps (`interrupts`); not shop data either. */
+  readonly interrupts: InterruptStore;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export function storeOnBackend(backend: ShopBackend): ShopStore {
         await insertSeed(sql);
       }),
     replies: replyChunkStore((mode, fn) => backend.withSession(mode, fn)),
+    interrupts: interruptStore((mode, fn) => backend.withSession(mode, fn)),
     close: () => backend.close(),
 
     // One transaction per call, for callers outside a tool (scripts, tests).

@@ -13,6 +13,7 @@ export {
 } from './store';
 export type { NewAddressChange, NewCancellation, NewRefund, NewTicket, ShopQueries, ShopStore } from './store';
 export type { NewReplyChunk, ReplyChunkStore } from './reply-chunks';
+export type { InterruptStore } from './interrupts';
 export { openSqliteStore, type SqliteShopStore } from './sqlite';
 export { openPostgresStore, redactUrl, type PostgresShopStore } from './postgres';
 export * from './types';

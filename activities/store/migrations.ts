@@ -118,6 +118,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX reply_chunks_created ON reply_chunks(created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'rollback interrupts for local model steps',
+    // Not shop data: a row per rollback a desk client signalled, which a model step running as a
+    // local activity watches for (activities/store/interrupts.ts); pruned after an hour.
+    sql: `
+      CREATE TABLE interrupts (
+        id              {{serial}},
+        conversation_id TEXT NOT NULL,
+        created_at      TEXT NOT NULL
+      );
+      CREATE INDEX interrupts_conversation ON interrupts(conversation_id, created_at);
+    `,
+  },
 ];
 
 /** A migration's DDL for one engine. */

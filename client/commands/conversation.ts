@@ -2,7 +2,8 @@
  * The commands that address one conversation: start, send, rollback, state, history, end.
  */
 import type { Command } from 'commander';
-import { endSignal, historyQuery, rollbackSignal, stateQuery } from '../../workflows/messages';
+import { endSignal, historyQuery, stateQuery } from '../../workflows/messages';
+import { openInterrupts, requestRollback } from '../rollback';
 import { uiLink } from '../../config/connection';
 import { sendMessage, startConversation, startWithMessage, withEnvPolicy } from '../conversations';
 import { formatState, formatTurn } from '../run-log';
@@ -85,11 +86,12 @@ export function registerConversationCommands(program: Command): void {
     )
     .action(async (id: string, opts: { reason: string }, cmd: Command) => {
       const handle = await conversationHandle(id);
-      await handle.signal(rollbackSignal, { reason: opts.reason });
+      const shop = await openInterrupts();
+      const sent = await requestRollback(handle, opts.reason, shop?.interrupts).finally(() => shop?.close());
       print(
         cmd,
-        `rollback requested for ${id} (${opts.reason}): the receptionist takes over at the next step boundary`,
-        { id, rollback: 'requested', reason: opts.reason },
+        `rollback requested for ${id} (${opts.reason}): the receptionist takes over at the next step boundary${sent.interrupted ? '' : ' (a local model step in flight hears it at its task heartbeat: the shop database is not reachable from here)'}`,
+        { id, rollback: 'requested', reason: opts.reason, interrupted: sent.interrupted },
       );
     });
 

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { DEFAULT_EXECUTION } from '../../workflows/messages';
+import { ABSENT_EXECUTION } from '../../workflows/messages';
 import { TEST_EXECUTION } from './temporal-env';
 
 export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
@@ -53,8 +53,8 @@ export async function recordHistory(client: Client, workflowId: string, name: st
       enums: String,
       bytes: String,
     });
-    // Recorded in another execution mode (DESK_TEST_EXECUTION=local-tools): its own files.
-    const stem = TEST_EXECUTION === DEFAULT_EXECUTION ? name : `${name}.${TEST_EXECUTION}`;
+    // Recorded in another execution mode than `activities` (DESK_TEST_EXECUTION): its own files.
+    const stem = TEST_EXECUTION === ABSENT_EXECUTION ? name : `${name}.${TEST_EXECUTION}`;
     const file = runs.length === 1 ? `${stem}.json` : `${stem}.run${i + 1}.json`;
     writeFileSync(path.join(dir, file), `${JSON.stringify(json, null, 1)}\n`);
   }

@@ -25,9 +25,16 @@ import {
 import type { ModelStepInput, ModelStepResult } from '../../contract/transcript';
 import { openShopStore, type ShopStore } from '../../activities/store';
 import { createToolRunner } from '../../activities/tools';
+import { interruptible } from '../../activities/interrupts';
 import { testServerOption } from '../../scripts/temporal-binaries';
 import { WORKFLOWS_PATH, installRuntime } from '../../worker/worker';
-import { DEFAULT_EXECUTION, EXECUTION_MODES, isExecutionMode, type ExecutionMode } from '../../workflows/messages';
+import {
+  ABSENT_EXECUTION,
+  DEFAULT_EXECUTION,
+  EXECUTION_MODES,
+  isExecutionMode,
+  type ExecutionMode,
+} from '../../workflows/messages';
 
 let runtimeInstalled = false;
 /** Keep test output to warnings and errors. */
@@ -100,9 +107,9 @@ export const TRANSCRIPT_CACHE: TranscriptCacheOptions =
   process.env.DESK_TEST_TRANSCRIPT_CACHE === 'off' ? { maxChars: 0 } : {};
 
 /**
- * Where the test conversations run their tool calls: `activities` unless DESK_TEST_EXECUTION
- * names another mode (`npm run test:local-tools` runs the workflow tests with `local-tools`).
- * Set on every start input that does not choose one itself.
+ * Where the test conversations run their model steps and tool calls: DEFAULT_EXECUTION unless
+ * DESK_TEST_EXECUTION names another mode (`npm run test:activities` and `test:local-tools` run the
+ * workflow tests in the other modes). Set on every start input that does not choose one itself.
  */
 export const TEST_EXECUTION: ExecutionMode = (() => {
   const mode = process.env.DESK_TEST_EXECUTION ?? DEFAULT_EXECUTION;
@@ -115,7 +122,7 @@ const executionInterceptor: WorkflowClientInterceptor = {
   start(input, next) {
     const [first, ...rest] = input.options.args;
     const plain = typeof first === 'object' && first !== null && !Array.isArray(first) && 'customerId' in first;
-    if (!plain || 'execution' in first || TEST_EXECUTION === DEFAULT_EXECUTION) return next(input);
+    if (!plain || 'execution' in first || TEST_EXECUTION === ABSENT_EXECUTION) return next(input);
     return next({ ...input, options: { ...input.options, args: [{ ...first, execution: TEST_EXECUTION }, ...rest] } });
   },
 };
@@ -139,7 +146,11 @@ export async function runWithWorker<T>(
     connection: env.nativeConnection,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.bundle,
-    activities: { callModel: withTranscript(opts.callModel, resolver), runTool },
+    activities: {
+      callModel: withTranscript(opts.callModel, resolver),
+      callModelLocal: interruptible(opts.callModel, opts.store.interrupts),
+      runTool,
+    },
     ...opts.overrides,
   });
   return worker.runUntil(body());
@@ -166,6 +177,16 @@ export function useWorkflowTestContext(): WorkflowTestContext {
   });
   afterEach(() => ctx.shop.dispose());
   return ctx;
+}
+
+/**
+ * Terminates a test's conversation if it is still running. One left running without its worker
+ * stalls the time-skipping server's clock for the next test (its timers fire into a task queue
+ * nobody polls, and a `local` conversation's task stays in flight until it times out).
+ */
+export async function finishLeftover(env: TestWorkflowEnvironment, workflowId: string): Promise<void> {
+  const latest = env.client.workflow.getHandle(workflowId);
+  if ((await latest.describe()).status.name === 'RUNNING') await latest.terminate('test over');
 }
 
 /** `executeUpdate`'s options for a customer message. */

@@ -489,6 +489,7 @@ describe.each(BACKENDS)('tools on the %s shop', (backend) => {
       killAfterCommit(
         {
           callModel: () => Promise.reject(new Error('unused')),
+          callModelLocal: () => Promise.reject(new Error('unused')),
           runTool: createToolRunner(store, { now: () => NOW }).runTool,
         },
         { tool, marker: join(dir, 'fault-marker'), kill },

@@ -25,7 +25,14 @@ import type { ModelStepInput, ToolRunInput, ToolRunResult } from '../../contract
 import { createToolRunner } from '../../activities/tools';
 import { reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
 import { recordHistory } from '../helpers/histories';
-import { rejection, runWithWorker, send, uniqueTaskQueue, useWorkflowTestContext } from '../helpers/temporal-env';
+import {
+  finishLeftover,
+  rejection,
+  runWithWorker,
+  send,
+  uniqueTaskQueue,
+  useWorkflowTestContext,
+} from '../helpers/temporal-env';
 
 const t = useWorkflowTestContext();
 
@@ -59,10 +66,7 @@ async function withBob<T>(
         args: [{ customerId: 'bob', ...opts.input }],
       });
       const value = await body(handle);
-      // A conversation left running without its worker stalls the time-skipping server's clock for
-      // the next test (its timers fire into a task queue nobody polls): finish it here.
-      const latest = t.env.client.workflow.getHandle(handle.workflowId);
-      if ((await latest.describe()).status.name === 'RUNNING') await latest.terminate('test over');
+      await finishLeftover(t.env, handle.workflowId);
       return value;
     },
   );

@@ -18,11 +18,13 @@ import {
 } from '../../workflows/messages';
 import type { ToolRunInput } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
+import { requestRollback } from '../../client/rollback';
 import { gate, reply, scriptedModel, toolCalls, transfer, type ScriptStep } from '../helpers/scripted-model';
 import { recordHistory } from '../helpers/histories';
 import {
   TEST_EXECUTION,
   rejection,
+  finishLeftover,
   runWithWorker,
   send,
   uniqueTaskQueue,
@@ -58,6 +60,7 @@ async function withConversation<T>(
       });
       const out = await body(handle, model);
       if (opts.record) await recordHistory(t.env.client, handle.workflowId, opts.record);
+      await finishLeftover(t.env, handle.workflowId);
       return out;
     },
   );
@@ -493,8 +496,13 @@ describe('rollback', () => {
       async (handle, model) => {
         const pending = handle.executeUpdate(sendMessageUpdate, send('refund 12345'));
         await model.reached(1);
-        await handle.signal(rollbackSignal, { reason: 'operator override' });
+        const sent = Date.now();
+        // As the desk's clients send it: the signal, then the interrupt row a local step watches for.
+        await requestRollback(handle, 'operator override', t.shop.store.interrupts);
         const answer = await pending;
+        // In `local` the step runs inside the workflow task: without the interrupt the signal would
+        // wait for the task's heartbeat (8 s).
+        if (TEST_EXECUTION === 'local') expect(Date.now() - sent).toBeLessThan(5_000);
         hold.open();
         expect(answer.agent).toBe('receptionist');
         expect(answer.events.map((e) => e.type)).toEqual([
@@ -510,6 +518,34 @@ describe('rollback', () => {
       { record: 'rollback-mid-model-step' },
     );
     expect(await t.shop.store.listRefunds('12345')).toHaveLength(0);
+  });
+
+  test('an interrupt row with no rollback behind it costs a local step one repeat, and nothing else', async () => {
+    const hold = gate();
+    await withConversation(
+      [
+        { agent: 'receptionist', respond: transfer('billing', 'refund') },
+        { agent: 'billing', respond: async () => (await hold.promise, reply('never used')) },
+        {
+          agent: 'billing',
+          check: (input) => expect(input.messages.at(-1)).toMatchObject({ role: 'tool', name: 'transfer_to_billing' }),
+          respond: reply('Which order would you like refunded?'),
+        },
+      ],
+      async (handle, model) => {
+        const pending = handle.executeUpdate(sendMessageUpdate, send('I want a refund'));
+        await model.reached(1);
+        await t.shop.store.interrupts.add(handle.workflowId); // a row, but no signal
+        const answer = await pending;
+        hold.open();
+        expect(answer).toMatchObject({ agent: 'billing', text: 'Which order would you like refunded?' });
+        expect(answer.events.map((e) => e.type)).toEqual(['model_step', 'handoff', 'model_step']);
+        const state = await handle.query(stateQuery);
+        expect(state.statistics.rollbacks).toBe(0);
+        expect(state.statistics.path).toBe('receptionist -> billing');
+      },
+      { input: { execution: 'local' } },
+    );
   });
 
   test('mid-turn, during a tool call: the refund completes and stays on record, then the receptionist takes over', async () => {
@@ -544,7 +580,7 @@ describe('rollback', () => {
         await started;
         await handle.signal(rollbackSignal, { reason: 'operator override' });
         // A local tool call holds the workflow task: the signal reaches the workflow at the task's
-        // next heartbeat (80 % of its 10 s timeout), as the README says of `local-tools`.
+        // next heartbeat (80 % of its 10 s timeout), as the README says of `local-tools` and `local`.
         if (TEST_EXECUTION !== 'activities') await new Promise((r) => setTimeout(r, 9_000));
         hold.open();
         const answer = await pending;

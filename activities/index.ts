@@ -7,7 +7,7 @@
  */
 import type OpenAI from 'openai';
 import type {
-  LocalModelStepInput,
+  LocalModelStepRequest,
   LocalModelStepResult,
   ModelStepRequest,
   ModelStepResult,
@@ -22,6 +22,7 @@ import { tracedModelStep } from './telemetry';
 import type { ShopStore } from './store';
 import { createToolRunner } from './tools';
 import {
+  NO_TRANSCRIPT_SOURCE,
   createTranscriptResolver,
   withTranscript,
   type TranscriptCacheOptions,
@@ -32,11 +33,11 @@ export interface DeskActivities {
   /** A model step as an ordinary activity: the transcript by reference, only what is new carried. */
   callModel(request: ModelStepRequest): Promise<ModelStepResult>;
   /**
-   * A model step as a local activity (the `local` execution mode): the whole transcript travels in
-   * the input, which a local activity's marker does not record, so history still grows only with
-   * the step's result.
+   * A model step as a local activity (the `local` execution mode), on the worker running the
+   * workflow task: the same request, its transcript from this worker's cache (the workflow sends it
+   * whole when the cache has not got it), stopped by a rollback interrupt (activities/interrupts.ts).
    */
-  callModelLocal(input: LocalModelStepInput): Promise<LocalModelStepResult>;
+  callModelLocal(request: LocalModelStepRequest): Promise<LocalModelStepResult>;
   runTool(input: ToolRunInput): Promise<ToolRunResult>;
 }
 
@@ -75,7 +76,10 @@ export function createActivities(deps: ActivityDeps): DeskActivities {
   const { runTool } = createToolRunner(deps.store, { refundApprovalLimitCents: deps.refundApprovalLimitCents });
   return {
     callModel: withTranscript(traced, createTranscriptResolver(deps.transcripts, deps.transcriptCache)),
-    callModelLocal: interruptible(traced, deps.store.interrupts),
+    callModelLocal: interruptible(
+      withTranscript(traced, createTranscriptResolver(NO_TRANSCRIPT_SOURCE, deps.transcriptCache)),
+      deps.store.interrupts,
+    ),
     runTool,
   };
 }

@@ -7,9 +7,9 @@
  * task ends, and the workflow receives the signal at once (workflows/turn.ts).
  */
 import type {
-  LocalModelStepInput,
+  LocalModelStepRequest,
   LocalModelStepResult,
-  ModelStepInput,
+  ModelStepRequest,
   ModelStepResult,
 } from '../contract/transcript';
 import type { InterruptStore } from './store';
@@ -18,10 +18,10 @@ import type { InterruptStore } from './store';
 export const INTERRUPT_POLL_MS = 100;
 
 export function interruptible(
-  step: (input: ModelStepInput, stop?: AbortSignal) => Promise<ModelStepResult>,
+  step: (request: ModelStepRequest, stop?: AbortSignal) => Promise<ModelStepResult>,
   interrupts: InterruptStore | undefined,
   pollMs = INTERRUPT_POLL_MS,
-): (input: LocalModelStepInput) => Promise<LocalModelStepResult> {
+): (request: LocalModelStepRequest) => Promise<LocalModelStepResult> {
   return async ({ interrupt, ...input }) => {
     if (!interrupt || !interrupts) return step(input);
     const stop = new AbortController();

@@ -10,7 +10,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { digestOf, extendDigest } from '../contract/digest';
-import type { ChatMessage, ModelStepInput, ModelStepRequest, ModelStepResult } from '../contract/transcript';
+import {
+  TRANSCRIPT_NOT_CACHED,
+  type ChatMessage,
+  type ModelStepInput,
+  type ModelStepRequest,
+  type ModelStepResult,
+} from '../contract/transcript';
 import { historyQuery } from '../workflows/messages';
 
 /** Where a transcript comes from when the cache has not got it: the conversation itself. */
@@ -124,8 +130,26 @@ function jsonChars(messages: readonly ChatMessage[]): number {
 
 /** The `callModel` activity: resolve the transcript, then run the model step on it. */
 export function withTranscript(
-  step: (input: ModelStepInput) => Promise<ModelStepResult>,
+  step: (input: ModelStepInput, stop?: AbortSignal) => Promise<ModelStepResult>,
   resolver: TranscriptResolver,
-): (request: ModelStepRequest) => Promise<ModelStepResult> {
-  return async (request) => step({ agent: request.agent, messages: await resolver.resolve(request) });
+): (request: ModelStepRequest, stop?: AbortSignal) => Promise<ModelStepResult> {
+  return async (request, stop) => step({ agent: request.agent, messages: await resolver.resolve(request) }, stop);
 }
+
+/**
+ * The source of the local model step (`callModelLocal`, the `local` execution mode): none. The step
+ * runs inside the workflow's own task, so the `history` query would wait for that task to end;
+ * instead the step fails at once (not retried), and the workflow asks again with the whole
+ * transcript. That happens on a run's first step after this worker restarted or another worker took
+ * the conversation over, since a local step otherwise runs on the worker that ran the previous one.
+ */
+export const NO_TRANSCRIPT_SOURCE: TranscriptSource = {
+  fetch: (workflowId) =>
+    Promise.reject(
+      ApplicationFailure.create({
+        type: TRANSCRIPT_NOT_CACHED,
+        message: `this worker has not got the transcript of ${workflowId}; the workflow sends it whole`,
+        nonRetryable: true,
+      }),
+    ),
+};

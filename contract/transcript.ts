@@ -32,13 +32,17 @@ export interface ModelStepInput {
 }
 
 /**
- * Input of the `callModelLocal` local activity (the `local` execution mode): the whole transcript,
- * which a local activity's marker does not record, and where to watch for a rollback meanwhile:
- * interrupts of `conversationId` written after `since` (the workflow's time when it asked, ISO-8601).
+ * Input of the `callModelLocal` local activity (the `local` execution mode): the transcript as
+ * `callModel` gets it (only what is new, from the worker's cache; the whole transcript when the
+ * worker has not got it), and where to watch for a rollback meanwhile: interrupts of
+ * `conversationId` written after `since` (the workflow's time when it asked, ISO-8601).
  */
-export interface LocalModelStepInput extends ModelStepInput {
+export interface LocalModelStepRequest extends ModelStepRequest {
   interrupt?: { conversationId: string; since: string };
 }
+
+/** The failure type a local model step answers when its worker has not got the transcript: the workflow sends it whole. */
+export const TRANSCRIPT_NOT_CACHED = 'Transcript.NotCached';
 
 /** What `callModelLocal` returns: the step's result, or `yielded` when a rollback interrupt stopped it. */
 export type LocalModelStepResult = ModelStepResult | { kind: 'yielded' };

@@ -20,6 +20,7 @@ import {
 import {
   DEFAULT_APPROVAL_POLICY,
   DEFAULT_LIMITS,
+  LOCAL_MAX_EVENTS_PER_RUN,
   type ApprovalPolicy,
   type ConversationLimits,
 } from '../contract/limits';
@@ -81,13 +82,18 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
     });
   }
   const input = checked.value;
-  const limits: ConversationLimits = { ...DEFAULT_LIMITS, ...input.limits };
+  const execution = input.execution ?? ABSENT_EXECUTION;
+  const given: ConversationLimits = { ...DEFAULT_LIMITS, ...input.limits };
+  const limits: ConversationLimits =
+    execution === 'local'
+      ? { ...given, continueAsNewAfterEvents: Math.min(given.continueAsNewAfterEvents, LOCAL_MAX_EVENTS_PER_RUN) }
+      : given;
   const policy: ApprovalPolicy = { ...DEFAULT_APPROVAL_POLICY, ...input.policy };
   const live: Live = {
     state: input.carried ? boundState(input.carried, limits.maxTranscriptBytes) : initialState(input.customerId, now()),
     limits,
     policy,
-    execution: input.execution ?? ABSENT_EXECUTION,
+    execution,
     workflowId: workflowInfo().workflowId,
     runId: workflowInfo().runId,
     publish: publisher(() => live.state),

@@ -78,6 +78,7 @@ import {
   type TurnProgress,
 } from './state';
 import { modelStepSummary, toolCallSummary } from './summaries';
+import { TRANSCRIPT_NOT_CACHED } from '../contract/transcript';
 import { deskMetrics, inSpan, instantSpan } from './telemetry';
 
 /** Replies the desk gives on its own, when no model reply can be used. */
@@ -237,9 +238,7 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   let settled = false;
   const stepDone: Promise<LocalModelStepResult> = call.run(() =>
     live.execution === 'local'
-      ? callModelLocal.executeWithOptions({ ...LOCAL_MODEL_STEP, summary: modelStepSummary(agent) }, [
-          { agent, messages: live.state.history, interrupt: { conversationId: live.workflowId, since: now() } },
-        ])
+      ? localModelStep(live, agent)
       : callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [
           modelStepRequest(live, agent),
         ]),
@@ -269,6 +268,23 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   // with no signal behind it) the step is asked again; `since` has moved past that row.
   await condition(() => live.pendingRollback !== undefined, YIELD_WAIT_MS);
   return live.pendingRollback !== undefined ? { kind: 'interrupted' } : modelStep(live, agent);
+}
+
+/**
+ * The model step as a local activity, with what is new since the previous step; when this worker
+ * has not got the transcript (it restarted, or took the conversation over), asked again with all
+ * of it. Watches the interrupts written after now (workflow time) for a rollback.
+ */
+async function localModelStep(live: Live, agent: AgentName): Promise<LocalModelStepResult> {
+  const options = { ...LOCAL_MODEL_STEP, summary: modelStepSummary(agent) };
+  const interrupt = { conversationId: live.workflowId, since: now() };
+  try {
+    return await callModelLocal.executeWithOptions(options, [{ ...modelStepRequest(live, agent), interrupt }]);
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure && err.type === TRANSCRIPT_NOT_CACHED)) throw err;
+    live.sent = undefined;
+    return await callModelLocal.executeWithOptions(options, [{ ...modelStepRequest(live, agent), interrupt }]);
+  }
 }
 
 /** How long a yielded local model step waits for the rollback signal its interrupt announced. */

@@ -17,6 +17,7 @@ import {
 } from '@temporalio/worker';
 import type { DeskActivities } from '../../activities';
 import {
+  NO_TRANSCRIPT_SOURCE,
   createTranscriptResolver,
   queryTranscriptSource,
   withTranscript,
@@ -148,7 +149,10 @@ export async function runWithWorker<T>(
     workflowBundle: opts.bundle,
     activities: {
       callModel: withTranscript(opts.callModel, resolver),
-      callModelLocal: interruptible(opts.callModel, opts.store.interrupts),
+      callModelLocal: interruptible(
+        withTranscript(opts.callModel, createTranscriptResolver(NO_TRANSCRIPT_SOURCE, TRANSCRIPT_CACHE)),
+        opts.store.interrupts,
+      ),
       runTool,
     },
     ...opts.overrides,

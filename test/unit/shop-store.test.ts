@@ -43,6 +43,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     expect(rows).toEqual([
       { version: 1, name: 'initial shop schema' },
       { version: 2, name: 'reply stream side channel' },
+      { version: 3, name: 'rollback interrupts for local model steps' },
     ]);
   });
 
@@ -106,7 +107,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
     store = await openShopStore(shop.location);
     expect(await store.refundedCents('12345')).toBe(1000);
     expect((await store.counts()).orders).toBe(9);
-    expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 2 }]);
+    expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 3 }]);
   });
 
   // SQLite's equivalent (BEGIN IMMEDIATE around the migration) is only meaningful across
@@ -120,7 +121,7 @@ describe.each(BACKENDS)('shop store on %s', (backend) => {
       ]);
       try {
         expect((await others[0]!.counts()).orders).toBe(9);
-        expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 2 }]);
+        expect(await store.query('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM schema_migrations')).toEqual([{ n: 3 }]);
       } finally {
         await Promise.all(others.map((s) => s.close()));
       }

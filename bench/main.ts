@@ -27,6 +27,7 @@ import {
   sweepSection,
   type BreakdownSample,
   type HistoryPoint,
+  type ReplayCost,
   type RssResult,
   type SweepResult,
   type TurnSample,
@@ -109,8 +110,8 @@ function parseArgs(argv: string[]): Plan {
   const levels = (value('--levels') ?? (quick ? '1,10,50' : '1,10,50,200')).split(',').map(Number);
   if (levels.some((l) => !Number.isInteger(l) || l < 1 || l > 500))
     throw new Error('--levels takes whole numbers from 1 to 500');
-  // `tuned:local-tools` is the tuned server with conversations in that execution mode.
-  const servers = (value('--servers') ?? 'stock,tuned').split(',').filter(Boolean);
+  // `tuned:local` is the tuned server with conversations in that execution mode; without one, `activities`.
+  const servers = (value('--servers') ?? 'stock,tuned,tuned:local').split(',').filter(Boolean);
   for (const s of servers) {
     const { setting } = splitPhase(s);
     if (!SERVER_SETTINGS[setting])
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
   const breakdown: (BreakdownSample & { phase: string })[] = [];
   let history: HistoryPoint[] = [];
   let rss: RssResult | undefined;
+  let replay: ReplayCost | undefined;
   try {
     for (const [index, name] of plan.servers.entries()) {
       const { setting, execution } = splitPhase(name);
@@ -246,7 +248,17 @@ async function main(): Promise<void> {
             `  history: one conversation to turn ${Math.max(...plan.historyCheckpoints)}, sizes at turns ${plan.historyCheckpoints.join(', ')}`,
           );
           await shop.reset();
-          history = await historySection(desk, inProcess, shop, stub.baseURL, plan.historyCheckpoints, log);
+          const measured = await historySection(
+            desk,
+            inProcess,
+            shop,
+            stub.baseURL,
+            plan.historyCheckpoints,
+            log,
+            workflowBundle,
+          );
+          history = measured.points;
+          replay = measured.replay;
           await desk.endAll();
         }
         if (last && plan.sections.includes('rss')) {
@@ -285,6 +297,7 @@ async function main(): Promise<void> {
     sweep,
     breakdown,
     history,
+    ...(replay && { replay }),
     rss,
   };
   fs.mkdirSync(plan.out, { recursive: true });

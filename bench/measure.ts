@@ -18,7 +18,8 @@ import v8 from 'node:v8';
 import { performance } from 'node:perf_hooks';
 
 import { startWithMessage } from '../client/conversations';
-import { historyQuery } from '../workflows/messages';
+import { historyQuery, stateQuery } from '../workflows/messages';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { setStubLatency } from './model-stub';
 import { SCENARIOS, scenario, type BenchShop, type Scenario, type ScenarioName } from './scenarios';
 import type { TurnBreakdown } from './breakdown';
@@ -263,6 +264,19 @@ export interface HistoryPoint {
 }
 
 /** One conversation per system to `checkpoints`' last turn; sizes measured around each checkpoint turn. */
+/**
+ * What a worker that has not cached the conversation pays on its next message: replaying the current
+ * run's whole history, inside one workflow task that must finish within the task timeout (10 s).
+ */
+export interface ReplayCost {
+  turn: number;
+  execution: string;
+  events: number;
+  bytes: number;
+  /** Median of three replays of the run (Worker.runReplayHistory, this process). */
+  ms: number;
+}
+
 export async function historySection(
   desk: DeskSystem,
   inProcess: BenchSystem,
@@ -270,7 +284,8 @@ export async function historySection(
   stubURL: string,
   checkpoints: readonly number[],
   log: Log,
-): Promise<HistoryPoint[]> {
+  workflowBundle?: WorkflowBundleWithSourceMap,
+): Promise<{ points: HistoryPoint[]; replay?: ReplayCost }> {
   await setStubLatency(stubURL, 0);
   const deskConv = await desk.startConversation();
   const localConv = await inProcess.startConversation();
@@ -332,7 +347,22 @@ export async function historySection(
       log(`    turn ${turn}/${lastTurn}`);
     }
   }
-  return points;
+  if (!workflowBundle) return { points };
+  const handle = desk.client.workflow.getHandle(deskConv.id);
+  const { runId, events, bytes } = await desk.historySize(deskConv.id);
+  const history = await desk.client.workflow.getHandle(deskConv.id, runId).fetchHistory();
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await Worker.runReplayHistory({ workflowBundle }, history);
+    times.push(performance.now() - t0);
+  }
+  const ms = times.sort((a, b) => a - b)[1]!;
+  const execution = (await handle.query(stateQuery)).execution;
+  log(
+    `    replaying the run at turn ${lastTurn} (${events} events, ${(bytes / 1024).toFixed(0)} KiB): ${ms.toFixed(0)} ms`,
+  );
+  return { points, replay: { turn: lastTurn, execution, events, bytes, ms } };
 }
 
 export interface RssResult {

@@ -5,7 +5,7 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
 
-import type { BreakdownSample, HistoryPoint, RssResult, SweepResult, TurnSample } from './measure';
+import type { BreakdownSample, HistoryPoint, ReplayCost, RssResult, SweepResult, TurnSample } from './measure';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { addedFraction, fmt, markdownTable, median, percentile, ratio } from './stats';
 
@@ -32,6 +32,8 @@ export interface BenchResults {
   /** Where the desk's timed turns spent their time, from their histories (the last 10 turns of each scenario). */
   breakdown: (BreakdownSample & { phase: string })[];
   history: HistoryPoint[];
+  /** Replaying the history conversation's current run, as a worker without it cached does. */
+  replay?: ReplayCost;
   rss: RssResult | undefined;
 }
 
@@ -215,7 +217,7 @@ export function renderMarkdown(r: BenchResults): string {
         `Server span: update accepted to update completed. Workflow task dispatch: scheduled to started (the wait the transfer-queue limit causes). ` +
         `Workflow task run: started to completed (the worker running the workflow code, the round trip and the server's write). ` +
         `Activity dispatch: scheduled to started (about 0 with eager execution). Activity run: started to completed (the model step or tool, the completion round trip and write). ` +
-        `Sums per turn, in ms.\n\n` +
+        `Sums per turn, in ms. In the \`local\` execution mode a turn is one workflow task: its model steps and tool calls (local activities) run inside "workflow task run", and the update is accepted and completed in the same write, so its server span is about 0.\n\n` +
         markdownTable(
           [
             'system',
@@ -270,6 +272,10 @@ export function renderMarkdown(r: BenchResults): string {
       fmt(h.deskMs, 0),
       fmt(h.inProcessMs, 1),
     ]);
+    const rp = r.replay;
+    const replayLine = rp
+      ? `\n\nReplaying the run at turn ${rp.turn} (execution ${rp.execution}: ${rp.events} events, ${fmt(rp.bytes / 1024, 0)} KiB), as a worker that has not cached the conversation does inside one workflow task before it can answer: ${fmt(rp.ms, 0)} ms (median of 3), against the 10 s workflow task timeout.`
+      : '';
     parts.push(
       `### History per turn (one conversation, the three scenarios in turn, model at 0 ms)\n\n` +
         `Events and bytes the turn added to the conversation's history (as the server counts them: describe's historyLength and historySize); history KiB is the current run's, which continue-as-new starts afresh; transcript KiB is the JSON of the transcript, every model step's input.\n\n` +
@@ -286,7 +292,8 @@ export function renderMarkdown(r: BenchResults): string {
             'in-process turn ms',
           ],
           rows,
-        ),
+        ) +
+        replayLine,
     );
   }
 

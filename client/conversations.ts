@@ -4,13 +4,12 @@
  * update-with-start so a first message and the start are one round trip.
  */
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { conversation } from '../workflows';
 import {
   CURRENT_AGENT,
   CUSTOMER_ID,
-  DEFAULT_EXECUTION,
   EXECUTION_MODES,
   HANDOFF_COUNT,
   TASK_QUEUE,
@@ -129,23 +128,21 @@ export async function startWithMessage(
 }
 
 /**
- * The same, but returns as soon as the conversation has accepted the message (its validator passed),
- * not when the reply is ready: for a caller that watches the reply arrive, like the web console.
+ * Starts a conversation and sends its first message without waiting for the message to be
+ * accepted: for a caller that watches the reply arrive, like the web console. (A `local`
+ * conversation accepts a message in the workflow task that answers it, so waiting for acceptance
+ * would mean waiting for the reply.) The text is checked here first; `reply` settles with the answer.
  */
-export async function startWithMessageAccepted(
+export async function startWithMessageSent(
   client: Client,
   input: ConversationInput,
   text: string,
   opts: { workflowId?: string; taskQueue?: string } = {},
-): Promise<ConversationHandle> {
-  const { workflowId, startWorkflowOperation } = withStartOperation(input, text, opts);
-  await client.workflow.startUpdateWithStart(sendMessageUpdate, {
-    args: [{ text }],
-    waitForStage: WorkflowUpdateStage.ACCEPTED,
-    startWorkflowOperation,
-  });
-  await startWorkflowOperation.workflowHandle();
-  return conversationHandle(client, workflowId);
+): Promise<{ handle: ConversationHandle; reply: Promise<AgentReply> }> {
+  checkText(text);
+  const handle = await startConversation(client, input, opts);
+  const reply = handle.executeUpdate(sendMessageUpdate, { args: [{ text }] });
+  return { handle, reply };
 }
 
 export async function sendMessage(handle: ConversationHandle, text: string): Promise<AgentReply> {
@@ -156,7 +153,8 @@ export async function sendMessage(handle: ConversationHandle, text: string): Pro
 /**
  * A start input with what the environment sets: the refund-approval policy (REFUND_APPROVAL_LIMIT,
  * APPROVAL_TIMEOUT, APPROVAL_ON_TIMEOUT, DESK_APPROVERS) and where model steps and tool calls run
- * (DESK_EXECUTION, DEFAULT_EXECUTION when unset). Both are fixed for the conversation's life.
+ * (DESK_EXECUTION); unchanged when none is set (no execution means DEFAULT_EXECUTION). Both are fixed
+ * for the conversation's life.
  */
 export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv = process.env): ConversationInput {
   let policy;
@@ -165,15 +163,15 @@ export function withEnvPolicy(input: ConversationInput, env: NodeJS.ProcessEnv =
   } catch (err) {
     throw new InvalidInputError(`bad approval policy in the environment: ${(err as Error).message}`);
   }
-  const execution = input.execution ?? executionFromEnv(env) ?? DEFAULT_EXECUTION;
+  const execution = input.execution ?? executionFromEnv(env);
   return {
     ...input,
     ...(Object.keys(policy).length && { policy: { ...policy, ...input.policy } }),
-    execution,
+    ...(execution && { execution }),
   };
 }
 
-/** DESK_EXECUTION: local (DEFAULT_EXECUTION), activities or local-tools; see EXECUTION_MODES. */
+/** DESK_EXECUTION: activities (DEFAULT_EXECUTION), local-tools or local; see EXECUTION_MODES. */
 export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionMode | undefined {
   const text = env.DESK_EXECUTION?.trim();
   if (!text) return undefined;

@@ -42,6 +42,9 @@ export async function readConversation(
   return { id, runId: desc.runId, execution: desc.status.name.toLowerCase(), state, transcript };
 }
 
+/** How long a tick waits for the recorded conversation before it reads the stream again. */
+const RECORDED_WAIT_MS = 250;
+
 /** Chunks are read in pages of this many; a conversation's whole stream is read once, when a watch starts. */
 const PAGE = 500;
 
@@ -56,6 +59,8 @@ class Watch {
   /** The step whose chunk was read last: the only one that can still be running. */
   private newestStep: string | undefined;
   private problem: string | undefined;
+  /** The read of the recorded conversation in progress, if one is. */
+  private recording: Promise<void> | undefined;
 
   constructor(
     private readonly id: string,
@@ -99,14 +104,25 @@ class Watch {
       // The stream first: a step's last chunks then reach the page before (not with) its recorded
       // reply, which replaces them, so a short step still shows as it is written.
       await this.readStreamed(first);
-      await this.readRecorded();
-      this.problem = undefined;
     } catch (err) {
-      const message = (err as Error).message;
-      if (message !== this.problem) this.emit({ type: 'problem', message });
-      this.problem = message;
+      this.report(err);
     }
+    // The recorded side runs queries, which wait while a `local` conversation's turn holds its
+    // workflow task: the stream goes on meanwhile, and the next tick waits for the same read.
+    this.recording ??= this.readRecorded()
+      .then(
+        () => (this.problem = undefined),
+        (err: unknown) => this.report(err),
+      )
+      .finally(() => (this.recording = undefined));
+    await Promise.race([this.recording, new Promise((r) => setTimeout(r, RECORDED_WAIT_MS).unref())]);
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.opts.intervalMs ?? 200);
+  }
+
+  private report(err: unknown): void {
+    const message = (err as Error).message;
+    if (message !== this.problem) this.emit({ type: 'problem', message });
+    this.problem = message;
   }
 
   private async readRecorded(): Promise<void> {

@@ -31,7 +31,7 @@ import {
   decideApproval,
   sendMessage,
   startConversation,
-  startWithMessageAccepted,
+  startWithMessageSent,
   withEnvPolicy,
 } from '../client/conversations';
 import { listConversations, listQuery } from '../client/commands/list';
@@ -183,8 +183,13 @@ export async function createConsole(opts: ConsoleOptions): Promise<RunningConsol
     // not leave an empty conversation behind.
     const checked = checkMessage({ text: body.message }, DEFAULT_LIMITS.maxMessageChars);
     if (!checked.ok) throw new InvalidInputError(`message rejected: ${checked.error}`);
-    // Returns once the message is accepted: the page watches the reply arrive.
-    const handle = await startWithMessageAccepted(client, input, body.message);
+    // Returns once the conversation has started and its message is on its way: the page watches the
+    // reply arrive. A failure after that shows on the conversation's page (a problem line, or the
+    // apology the workflow records), and is logged here.
+    const { handle, reply: answered } = await startWithMessageSent(client, input, body.message);
+    answered.catch((err: unknown) =>
+      req.log.warn({ conversation: handle.workflowId, err: (err as Error).message }, 'first message failed'),
+    );
     return reply.code(201).send({ id: handle.workflowId });
   });
 

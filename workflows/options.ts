@@ -63,3 +63,14 @@ export const LOCAL_MODEL_STEP: LocalActivityOptions = {
 };
 
 export const { callModelLocal } = proxyLocalActivities<Pick<DeskActivities, 'callModelLocal'>>(LOCAL_MODEL_STEP);
+
+/**
+ * The tools that change the shop (activities/tools declares each tool's `mutating`; a unit test keeps
+ * this list in step). Named here because workflow code cannot import the tools themselves.
+ */
+export const MUTATING_TOOLS: ReadonlySet<string> = new Set([
+  'process_refund',
+  'cancel_order',
+  'update_shipping_address',
+  'create_support_ticket',
+]);

@@ -12,6 +12,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  sleep,
   upsertMemo,
 } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
@@ -50,6 +51,7 @@ import {
   type TurnEvent,
 } from './messages';
 import {
+  MUTATING_TOOLS,
   LOCAL_MODEL_STEP,
   LOCAL_TOOL_CALL,
   MODEL_STEP,
@@ -378,7 +380,8 @@ async function actOnCalls(
       });
       live.state = requested.state;
       result = requested.reply;
-    } else
+    } else {
+      await persistBeforeChange(live, call.name);
       result = await runToolCall(
         live,
         agent,
@@ -386,6 +389,7 @@ async function actOnCalls(
         named[index]?.summary,
         `${live.workflowId}:${turn}:${step}:${index}`,
       );
+    }
     record(live, agent, call, decision, result, events);
     if (decision.kind === 'run' && call.name === REFUND_TOOL)
       deskMetrics.refund(agent, requested ? 'approval_requested' : result);
@@ -403,6 +407,18 @@ async function actOnCalls(
     }
   }
   return { ...progress, ...(guard && { guard }) };
+}
+
+/**
+ * In `local`, a turn's model steps and tool calls are recorded only when its workflow task ends. If
+ * the worker died after a refund committed but before that, another worker would run the turn again
+ * from its last recorded point, and a model asked again may decide differently: the money moved, the
+ * transcript would not say so. So before a call that changes the shop, the task ends (on a 1 ms
+ * timer), recording the decision that asked for it; a rerun after that point repeats this very call,
+ * which the shop's ledger answers with its first outcome. One server round trip per change.
+ */
+async function persistBeforeChange(live: Live, tool: string): Promise<void> {
+  if (live.execution === 'local' && MUTATING_TOOLS.has(tool)) await sleep(1);
 }
 
 /** A decided call into the state (reply, trail, control) and the run log. */

@@ -109,7 +109,7 @@ export const TRANSCRIPT_CACHE: TranscriptCacheOptions =
 
 /**
  * Where the test conversations run their model steps and tool calls: DEFAULT_EXECUTION unless
- * DESK_TEST_EXECUTION names another mode (`npm run test:activities` and `test:local-tools` run the
+ * DESK_TEST_EXECUTION names another mode (`npm run test:local` and `test:local-tools` run the
  * workflow tests in the other modes). Set on every start input that does not choose one itself.
  */
 export const TEST_EXECUTION: ExecutionMode = (() => {

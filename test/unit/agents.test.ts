@@ -2,8 +2,8 @@
  * Registry invariants: the desk declared as data must be coherent before any model sees it.
  */
 import { AGENTS, AGENT_NAMES, ENTRY_AGENT } from '../../agents';
-import { TOOL_NAMES } from '../../activities/tools';
-import { TOOLS } from '../../activities/tools';
+import { TOOLS, TOOL_NAMES } from '../../activities/tools';
+import { MUTATING_TOOLS } from '../../workflows/options';
 
 describe('agent registry', () => {
   test('every agent is registered under its own name', () => {
@@ -44,4 +44,10 @@ describe('agent registry', () => {
     expect(AGENTS.tech.handoffs).toContain('receptionist');
     expect(AGENTS.receptionist.tools).toEqual([]);
   });
+});
+
+test("the workflow's list of tools that change the shop is exactly the tools declared mutating", () => {
+  const declared = TOOL_NAMES.filter((name) => TOOLS[name].mutating).sort();
+  expect([...MUTATING_TOOLS].sort()).toEqual(declared);
+  expect(declared).toContain('process_refund');
 });

@@ -8,7 +8,7 @@ import { checkConversationInput } from '../../workflows/schemas';
 
 test('nothing set: no policy in the start input (the workflow defaults apply), $200 for the worker', () => {
   expect(approvalPolicyFromEnv({})).toEqual({});
-  expect(withEnvPolicy({ customerId: 'bob' }, {})).toEqual({ customerId: 'bob', execution: 'local' });
+  expect(withEnvPolicy({ customerId: 'bob' }, {})).toEqual({ customerId: 'bob' });
   expect(refundApprovalLimitCents({})).toBe(20_000);
 });
 
@@ -27,7 +27,7 @@ test('every setting read, and what it gives passes the start-input schema', () =
   };
   expect(approvalPolicyFromEnv(env)).toEqual(policy);
   const input = withEnvPolicy({ customerId: 'bob' }, env);
-  expect(input).toEqual({ customerId: 'bob', policy, execution: 'local' });
+  expect(input).toEqual({ customerId: 'bob', policy });
   expect(checkConversationInput(input).ok).toBe(true);
   expect(refundApprovalLimitCents(env)).toBe(15_050);
 });
@@ -59,8 +59,8 @@ test('bad values are one clear line', () => {
   );
 });
 
-test('DESK_EXECUTION picks where model steps and tool calls run (local when unset); a bad value is one clear error; the start input checks it too', () => {
-  expect(withEnvPolicy({ customerId: 'bob' }, {}).execution).toBe('local');
+test('DESK_EXECUTION picks where model steps and tool calls run; a bad value is one clear error; the start input checks it too', () => {
+  expect(withEnvPolicy({ customerId: 'bob' }, { DESK_EXECUTION: 'local' }).execution).toBe('local');
   expect(withEnvPolicy({ customerId: 'bob' }, { DESK_EXECUTION: 'local-tools' })).toEqual({
     customerId: 'bob',
     execution: 'local-tools',

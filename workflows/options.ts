@@ -66,7 +66,8 @@ export const { callModelLocal } = proxyLocalActivities<Pick<DeskActivities, 'cal
 
 /**
  * The tools that change the shop (activities/tools declares each tool's `mutating`; a unit test keeps
- * this list in step). Named here because workflow code cannot import the tools themselves.
+ * this list in step). Named here because workflow code cannot import the tools themselves. In the
+ * `local` execution mode these still run as ordinary activities (turn.ts `runsAsActivity`).
  */
 export const MUTATING_TOOLS: ReadonlySet<string> = new Set([
   'process_refund',

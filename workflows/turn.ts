@@ -12,7 +12,6 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  sleep,
   upsertMemo,
 } from '@temporalio/workflow';
 import { ENTRY_AGENT, type AgentName } from '../agents';
@@ -381,7 +380,6 @@ async function actOnCalls(
       live.state = requested.state;
       result = requested.reply;
     } else {
-      await persistBeforeChange(live, call.name);
       result = await runToolCall(
         live,
         agent,
@@ -407,18 +405,6 @@ async function actOnCalls(
     }
   }
   return { ...progress, ...(guard && { guard }) };
-}
-
-/**
- * In `local`, a turn's model steps and tool calls are recorded only when its workflow task ends. If
- * the worker died after a refund committed but before that, another worker would run the turn again
- * from its last recorded point, and a model asked again may decide differently: the money moved, the
- * transcript would not say so. So before a call that changes the shop, the task ends (on a 1 ms
- * timer), recording the decision that asked for it; a rerun after that point repeats this very call,
- * which the shop's ledger answers with its first outcome. One server round trip per change.
- */
-async function persistBeforeChange(live: Live, tool: string): Promise<void> {
-  if (live.execution === 'local' && MUTATING_TOOLS.has(tool)) await sleep(1);
 }
 
 /** A decided call into the state (reply, trail, control) and the run log. */
@@ -559,7 +545,7 @@ async function runToolCall(
     };
     const line = toolCallSummary(agent, call.name, summary);
     try {
-      return live.execution === 'activities'
+      return runsAsActivity(live.execution, call.name)
         ? await runTool.executeWithOptions({ ...TOOL_CALL, summary: line }, [input])
         : await runToolLocally.executeWithOptions({ ...LOCAL_TOOL_CALL, summary: line }, [input]);
     } catch (err) {
@@ -576,6 +562,19 @@ async function runToolCall(
       throw err;
     }
   }
+}
+
+/**
+ * Whether a tool call is an ordinary activity: always in `activities`; in `local`, the calls that
+ * change the shop. A `local` turn's model steps and calls are recorded only when its workflow task
+ * ends: were the worker to die after a refund committed but before that, another worker would run
+ * the turn again from its last recorded point, and a model asked again may decide otherwise (the
+ * money moved, the transcript would not say so). Scheduling the change as an activity ends the task
+ * first, recording the decision that asked for it; a worker that takes over retries this very call,
+ * which the shop's ledger answers with its first outcome. One server round trip per change.
+ */
+function runsAsActivity(execution: ExecutionMode, tool: string): boolean {
+  return execution === 'activities' || (execution === 'local' && MUTATING_TOOLS.has(tool));
 }
 
 /**

@@ -3,7 +3,7 @@
  * reason, each tool call with its arguments and result, and the reply. Shared by the demo and the
  * client commands so every surface tells the story the same way.
  */
-import type { AgentReply, ConversationSnapshot, TurnEvent } from '../workflows/messages';
+import type { AgentReply, ConversationSnapshot, ExecutionMode, TurnEvent } from '../workflows/messages';
 import { formatCents } from '../contract/refunds';
 import { formatCounts } from '../contract/usage';
 import { compactArgs } from './commands/format';
@@ -46,9 +46,15 @@ export function formatTurn(reply: AgentReply): string {
   return [...lines, `${reply.agent}> ${reply.text}`].join('\n');
 }
 
+/** What `state` says of an execution mode other than the default (README "Execution modes"). */
+const EXECUTION_NOTE: Partial<Record<ExecutionMode, string>> = {
+  'local-tools': '   tool calls: local activities',
+  local: '   model steps and reading tool calls: local activities',
+};
+
 export function formatState(state: ConversationSnapshot): string {
   const lines = [
-    `agent: ${state.currentAgent}   status: ${state.status}${state.closedReason ? ` (${state.closedReason})` : ''}   turns: ${state.turn}${state.execution === 'local-tools' ? '   tool calls: local activities' : ''}`,
+    `agent: ${state.currentAgent}   status: ${state.status}${state.closedReason ? ` (${state.closedReason})` : ''}   turns: ${state.turn}${EXECUTION_NOTE[state.execution] ?? ''}`,
     `path: ${state.statistics.path}`,
     `handoffs: ${state.statistics.totalHandoffs}   rollbacks: ${state.statistics.rollbacks}   agents involved: ${state.statistics.agentsInvolved.join(', ')}`,
   ];

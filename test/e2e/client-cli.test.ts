@@ -5,7 +5,7 @@
  * a distinct exit code, never a stack trace.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -194,6 +194,33 @@ test('rollback, then state shows the receptionist and the rollback in the trail;
   expect(history.stdout).toMatch(/^ {2}\[receptionist\] transfer_to_order\(reason=".+"\)$/m);
   expect(history.stdout).toMatch(/^order> /m);
   expect(history.stdout).toMatch(/^ {2}\* .*wrong department/m);
+});
+
+test('DESK_EXECUTION=local: the conversation runs its model steps locally (state says so); rollback also writes the interrupt when the shop database is here', async () => {
+  const shopDb = path.join(shopDir, 'shop.db');
+  const env = { DESK_EXECUTION: 'local', SHOP_DB: shopDb };
+  const started = await cli(['start', '--customer', 'alice', '--message', SHIPPED], { env });
+  expect(started.code).toBe(0);
+  const localId = /^conversation (conversation-alice-[0-9a-f]{8}) started for alice$/m.exec(started.stdout)?.[1] ?? '';
+  expect(started.stdout).toMatch(/^order> .*12345.*shipped/m);
+  const state = await cli(['state', localId], { env });
+  expect(state.stdout).toContain('model steps and reading tool calls: local activities');
+
+  const before = new Date().toISOString();
+  const rollback = await cli(['rollback', localId, '--reason', 'operator override', '--json'], { env });
+  expect(rollback.code).toBe(0);
+  expect(JSON.parse(rollback.stdout)).toMatchObject({ id: localId, rollback: 'requested', interrupted: true });
+  expect(await runtime.store.interrupts.newestAfter(localId, before)).toBeDefined();
+
+  // A client on a machine without the shop database: the signal alone, said so, and no empty shop created.
+  const absent = path.join(shopDir, 'elsewhere.db');
+  const remote = await cli(['rollback', localId], { env: { SHOP_DB: absent } });
+  expect(remote.code).toBe(0);
+  expect(remote.stdout).toContain('hears it at its task heartbeat');
+  expect(existsSync(absent)).toBe(false);
+  const after = JSON.parse((await cli(['state', localId, '--json'])).stdout) as ConversationSnapshot;
+  expect(after).toMatchObject({ execution: 'local', currentAgent: 'receptionist' });
+  expect(after.statistics.rollbacks).toBe(2);
 });
 
 test('chat with piped input: replies labelled by agent, the handoff, /state, /rollback, /quit', async () => {

@@ -243,7 +243,11 @@ async function converse(i: number, chaosDone: () => boolean): Promise<Answer> {
   while (!chaosDone() && followUps < MAX_FOLLOW_UPS) {
     const { text, expect: want } = scenario.followUp(i);
     const r = await send(2 + followUps++, text);
-    if (!want.test(r.text) || r.agent !== scenario.expect(i).agent) wrongFollowUps.push(`${r.agent}: ${r.text}`);
+    if (!want.test(r.text) || r.agent !== scenario.expect(i).agent) {
+      // With why a model step failed, when one did: the reply alone ("our assistant is unavailable") does not say.
+      const failed = r.events.flatMap((e) => (e.type === 'model_step' && e.error ? [e.error] : []));
+      wrongFollowUps.push(`${r.agent}: ${r.text}${failed.length ? ` [failed step: ${failed.join('; ')}]` : ''}`);
+    }
   }
   return { i, scenario, reply, wrongFollowUps, followUps, answeredAt, slowestSeconds };
 }

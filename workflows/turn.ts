@@ -19,14 +19,15 @@ import { formatCents } from '../contract/refunds';
 import { usageMemo, type StepUsage } from '../contract/usage';
 import type { ApprovalPolicy, ConversationLimits } from '../contract/limits';
 import { EMPTY_DIGEST, extendDigest } from '../contract/digest';
-import type {
-  ChatMessage,
-  LocalModelStepResult,
-  ModelStepRequest,
-  ModelStepResult,
-  ModelToolCall,
-  ToolCallRequest,
-  ToolRunResult,
+import {
+  TRANSCRIPT_NOT_CACHED,
+  type ChatMessage,
+  type LocalModelStepResult,
+  type ModelStepRequest,
+  type ModelStepResult,
+  type ModelToolCall,
+  type ToolCallRequest,
+  type ToolRunResult,
 } from '../contract/transcript';
 import {
   applyDeadlines,
@@ -79,7 +80,6 @@ import {
   type TurnProgress,
 } from './state';
 import { modelStepSummary, toolCallSummary } from './summaries';
-import { TRANSCRIPT_NOT_CACHED } from '../contract/transcript';
 import { deskMetrics, inSpan, instantSpan } from './telemetry';
 
 /** Replies the desk gives on its own, when no model reply can be used. */
@@ -279,12 +279,13 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
 async function localModelStep(live: Live, agent: AgentName): Promise<LocalModelStepResult> {
   const options = { ...LOCAL_MODEL_STEP, summary: modelStepSummary(agent) };
   const interrupt = { conversationId: live.workflowId, since: now() };
+  const ask = () => callModelLocal.executeWithOptions(options, [{ ...modelStepRequest(live, agent), interrupt }]);
   try {
-    return await callModelLocal.executeWithOptions(options, [{ ...modelStepRequest(live, agent), interrupt }]);
+    return await ask();
   } catch (err) {
     if (!(err instanceof ApplicationFailure && err.type === TRANSCRIPT_NOT_CACHED)) throw err;
-    live.sent = undefined;
-    return await callModelLocal.executeWithOptions(options, [{ ...modelStepRequest(live, agent), interrupt }]);
+    live.sent = undefined; // the next request carries the whole transcript
+    return await ask();
   }
 }
 
@@ -379,7 +380,7 @@ async function actOnCalls(
       });
       live.state = requested.state;
       result = requested.reply;
-    } else {
+    } else
       result = await runToolCall(
         live,
         agent,
@@ -387,7 +388,6 @@ async function actOnCalls(
         named[index]?.summary,
         `${live.workflowId}:${turn}:${step}:${index}`,
       );
-    }
     record(live, agent, call, decision, result, events);
     if (decision.kind === 'run' && call.name === REFUND_TOOL)
       deskMetrics.refund(agent, requested ? 'approval_requested' : result);

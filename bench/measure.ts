@@ -263,7 +263,6 @@ export interface HistoryPoint {
   modelSteps: number;
 }
 
-/** One conversation per system to `checkpoints`' last turn; sizes measured around each checkpoint turn. */
 /**
  * What a worker that has not cached the conversation pays on its next message: replaying the current
  * run's whole history, inside one workflow task that must finish within the task timeout (10 s).
@@ -277,6 +276,7 @@ export interface ReplayCost {
   ms: number;
 }
 
+/** One conversation per system to `checkpoints`' last turn; sizes measured around each checkpoint turn. */
 export async function historySection(
   desk: DeskSystem,
   inProcess: BenchSystem,

@@ -104,7 +104,7 @@ export interface DeskOptions {
   activities: (client: Client) => DeskActivities;
   workflowBundle: WorkflowBundleWithSourceMap;
   log: (line: string) => void;
-  /** Where the conversations' tool calls run (DEFAULT_EXECUTION when absent). */
+  /** Where the conversations' model steps and tool calls run (`activities` when absent). */
   execution?: ExecutionMode;
 }
 

@@ -52,9 +52,10 @@ export const { runTool: runToolLocally } = proxyLocalActivities<Pick<DeskActivit
 /**
  * A model step as a local activity (the `local` execution mode): run by the worker that runs the
  * workflow task, so a turn's steps need no server round trip each. The same timeout and attempts;
- * the worker heartbeats the workflow task while the step runs (at 80 % of the task timeout, which a
- * `local` conversation starts short), so a rollback that arrives meanwhile reaches the workflow,
- * which cancels the step. A retry whose backoff exceeds `localRetryThreshold` waits on a timer.
+ * the worker heartbeats the workflow task while the step runs (at 80 % of its 10 s timeout), so a
+ * rollback signal reaches the workflow then at the latest, which cancels the step; a rollback from
+ * the desk's clients stops it sooner (activities/interrupts.ts). A retry whose backoff exceeds
+ * `localRetryThreshold` waits on a timer.
  */
 export const LOCAL_MODEL_STEP: LocalActivityOptions = {
   startToCloseTimeout: MODEL_STEP.startToCloseTimeout,

@@ -1,7 +1,7 @@
 /**
  * Streamed replies end to end: a real dev server, a desk worker in its own process, the offline
  * model over HTTP streaming its answers in pieces, and this process reading the reply stream from
- * the shop database the way the console does (`openReplyStreamReader`). Checked: the reply shows
+ * the shop database as another process does (`openReplyStreamReader`). Checked: the reply shows
  * up in pieces while the turn runs, a reader that connects mid-turn ends with exactly the text the
  * conversation recorded, and a model step whose stream breaks off and is retried shows its text
  * once.

@@ -22,6 +22,7 @@ import {
   type DeskWorkerOptions,
 } from './worker';
 import { versioningFromEnv } from './versioning';
+import { workflowTaskSlotsFromEnv } from './slots';
 
 export interface RunWorkerOptions {
   /** Wraps the activities before the worker registers them (tests only). */
@@ -34,6 +35,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   const settings = temporalSettings();
   // Read before anything starts, so a bad value is one clear line and nothing to clean up.
   const versioning = versioningFromEnv();
+  const workflowTaskSlots = workflowTaskSlotsFromEnv();
   // The SDK runtime is installed here only to serve metrics: without DESK_METRICS_PORT the worker
   // keeps the SDK's default runtime, as before.
   const metrics = metricsEndpoint();
@@ -57,10 +59,14 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
       activities,
       tracing,
       bundlerOptions: opts.bundlerOptions,
+      workflowTaskSlots,
       ...deploymentOption(versioning),
     });
     console.log(`[worker] ${runtime.description}`);
     console.log(`[worker] ${versionLine(worker)}`);
+    console.log(
+      `[worker] ${workflowTaskSlots} workflow tasks at once (DESK_WORKFLOW_TASK_SLOTS; worker/slots.ts says why)`,
+    );
     if (metrics) console.log(`[worker] Prometheus metrics on http://${metrics.host}:${metrics.port}/metrics`);
     if (tracing) console.log(`[worker] traces exported over OTLP to ${redactUrl(tracing.url)}`);
     const { running, promoted } = await runVersioned(worker, connection, versioning);

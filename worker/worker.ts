@@ -17,6 +17,7 @@ import {
 import type { DeskActivities } from '../activities';
 import type { Tracing } from '../config/tracing';
 import { TASK_QUEUE } from '../workflows/messages';
+import { DEFAULT_WORKFLOW_TASK_SLOTS } from './slots';
 import { applyPromotePolicy, buildIdFor, formatVersion, type VersioningConfig } from './versioning';
 
 export interface DeskWorkerOptions {
@@ -35,6 +36,8 @@ export interface DeskWorkerOptions {
   deployment?: { deploymentName: string; buildId?: string };
   /** Changes to the workflow bundle (tests only: the upgrade test's changed desk). */
   bundlerOptions?: Pick<BundleOptions, 'webpackConfigHook'>;
+  /** Workflow tasks run at once (worker/slots.ts says why): default DEFAULT_WORKFLOW_TASK_SLOTS. */
+  workflowTaskSlots?: number;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -45,6 +48,7 @@ export async function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker>
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     activities: opts.activities,
+    maxConcurrentWorkflowTaskExecutions: opts.workflowTaskSlots ?? DEFAULT_WORKFLOW_TASK_SLOTS,
     ...opts.tracing?.workerOptions(),
   };
   if (!opts.deployment) {

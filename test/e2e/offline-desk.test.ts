@@ -19,6 +19,7 @@ import {
   type AgentReply,
   type TurnEvent,
 } from '../../workflows/messages';
+import { DEFAULT_WORKFLOW_TASK_SLOTS } from '../../worker/slots';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
 
 jest.setTimeout(90_000);
@@ -52,6 +53,7 @@ async function startWorker(): Promise<WorkerProcess> {
   worker = spawnWorker({ TEMPORAL_ADDRESS: server.address, SHOP_DB: shopDb });
   await worker.ready;
   expect(worker.output()).toContain('model: offline model at http://127.0.0.1:');
+  expect(worker.output()).toContain(`[worker] ${DEFAULT_WORKFLOW_TASK_SLOTS} workflow tasks at once`);
   return worker;
 }
 

@@ -50,6 +50,20 @@ export const ABSENT_EXECUTION: ExecutionMode = 'activities';
  * UI's view of the turn wait for it; `activities` keeps all of them live.
  */
 export const DEFAULT_EXECUTION: ExecutionMode = 'activities';
+/**
+ * Each mode's workflow task timeout, set when a conversation starts (continue-as-new keeps it). A
+ * worker that has not cached a conversation replays its whole run inside one task, and it runs up
+ * to DESK_WORKFLOW_TASK_SLOTS tasks (4) at once on one workflow thread (worker/slots.ts): Temporal's
+ * 10 s left no room for four replays of a run near its cap, 30 s does. `local` keeps 10 s: its turns
+ * run inside the task, which the worker heartbeats at 80 % of this timeout (a rollback from outside
+ * the desk's clients lands then, and a dead worker's turn is taken over after it), so its runs are
+ * capped shorter instead (LOCAL_MAX_EVENTS_PER_RUN).
+ */
+export const WORKFLOW_TASK_TIMEOUT_MS: Readonly<Record<ExecutionMode, number>> = {
+  activities: 30_000,
+  'local-tools': 30_000,
+  local: 10_000,
+};
 export const isExecutionMode = (value: string): value is ExecutionMode =>
   (EXECUTION_MODES as readonly string[]).includes(value);
 export const WORKFLOW_TYPE = 'conversation';

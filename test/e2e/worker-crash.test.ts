@@ -18,7 +18,13 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { openShopStore } from '../../activities/store';
 import { decideApproval, startWithMessage } from '../../client/conversations';
 import { OFFLINE_MODEL_ID } from '../../offline-model';
-import { EXECUTION_MODES, endSignal, historyQuery, stateQuery } from '../../workflows/messages';
+import {
+  EXECUTION_MODES,
+  WORKFLOW_TASK_TIMEOUT_MS,
+  endSignal,
+  historyQuery,
+  stateQuery,
+} from '../../workflows/messages';
 import type { ToolRunInput } from '../../contract/transcript';
 import { spawnWorker, startPrivateServer, type PrivateServer, type WorkerProcess } from '../helpers/e2e';
 import { startModelProxy, type ModelProxy } from '../helpers/model-proxy';
@@ -103,7 +109,7 @@ test.each(EXECUTION_MODES)(
     const { handle, reply } = await started;
     const recoveryMs = Date.now() - killedAt;
     console.log(
-      `[worker-crash] ${execution}: killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s, workflow task timeout 10 s)`,
+      `[worker-crash] ${execution}: killed right after the refund committed: reply ${recoveryMs} ms after the kill (tool call timeout 10 s, workflow task timeout ${WORKFLOW_TASK_TIMEOUT_MS[execution] / 1000} s)`,
     );
 
     // The customer hears once that the refund was made.

@@ -15,7 +15,9 @@ import {
   sendMessageUpdate,
   stateQuery,
   type ConversationInput,
+  WORKFLOW_TASK_TIMEOUT_MS,
 } from '../../workflows/messages';
+import { sendMessage, startConversation } from '../../client/conversations';
 import type { ToolRunInput } from '../../contract/transcript';
 import { createToolRunner } from '../../activities/tools';
 import { requestRollback } from '../../client/rollback';
@@ -766,6 +768,32 @@ describe('lifecycle', () => {
         );
       },
       { input: { limits: { continueAsNewAfterEvents: 20 } }, record: 'continue-as-new' },
+    );
+  });
+
+  test("started by the desk's clients, a conversation has its mode's workflow task timeout, in every run", async () => {
+    // 30 s in `activities` and `local-tools` (room for replays: worker/slots.ts), 10 s in `local`.
+    const steps: ScriptStep[] = [{ agent: 'receptionist', respond: reply('answer 1') }];
+    for (let i = 2; i <= 4; i++) steps.push({ agent: 'receptionist', respond: reply(`answer ${i}`) });
+    const model = scriptedModel(steps);
+    const taskQueue = uniqueTaskQueue();
+    await runWithWorker(
+      t.env,
+      { bundle: t.bundle, taskQueue, callModel: model.callModel, store: t.shop.store },
+      async () => {
+        const input = { customerId: 'alice', execution: TEST_EXECUTION, limits: { continueAsNewAfterEvents: 20 } };
+        const handle = await startConversation(t.env.client, input, { taskQueue });
+        const timeoutOf = async () =>
+          Number((await handle.describe()).raw.executionConfig?.defaultWorkflowTaskTimeout?.seconds ?? 0);
+        const expected = WORKFLOW_TASK_TIMEOUT_MS[TEST_EXECUTION] / 1000;
+        expect(expected).toBe(TEST_EXECUTION === 'local' ? 10 : 30);
+        expect(await timeoutOf()).toBe(expected);
+        const firstRun = (await handle.describe()).runId;
+        for (let i = 1; i <= 4; i++) expect((await sendMessage(handle, `question ${i}`)).text).toBe(`answer ${i}`);
+        expect((await handle.describe()).runId).not.toBe(firstRun);
+        expect(await timeoutOf()).toBe(expected);
+        await finishLeftover(t.env, handle.workflowId);
+      },
     );
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --servers stock,tuned,tuned:local-tools] [-- --out DIR] [-- --sections latency,sweep,history,rss]`
+ * `npm run bench [-- --quick] [-- --servers stock,tuned,tuned:local-tools] [-- --out DIR] [-- --sections latency,sweep,history,rss,restart]`
  *
  * What durability costs the desk, measured against an in-process loop of the same agents, model
  * step and tools (bench/in-process-desk.ts) in the same run, the two alternating. For each server
@@ -18,16 +18,19 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS, type DynamicConfigValue } from '../scripts/dev-server';
 import { PROJECT_DIR, TEMPORAL_CLI_VERSION } from '../scripts/temporal-binaries';
 import { WORKFLOWS_PATH, installRuntime } from '../worker/worker';
+import { DEFAULT_WORKFLOW_TASK_SLOTS, workflowTaskSlotsFromEnv } from '../worker/slots';
 import {
   breakdowns,
   historySection,
   runningChildren,
   latencySection,
+  restartSection,
   rssSection,
   sweepSection,
   type BreakdownSample,
   type HistoryPoint,
   type ReplayCost,
+  type RestartResult,
   type RssResult,
   type SweepResult,
   type TurnSample,
@@ -35,7 +38,13 @@ import {
 import { renderChart, renderMarkdown, type BenchResults } from './report';
 import { BenchShop, checkSeed } from './scenarios';
 import { benchActivities, inProcessSystem, startDeskSystem } from './systems';
-import { EXECUTION_MODES, isExecutionMode, type ExecutionMode } from '../workflows/messages';
+import {
+  ABSENT_EXECUTION,
+  EXECUTION_MODES,
+  WORKFLOW_TASK_TIMEOUT_MS,
+  isExecutionMode,
+  type ExecutionMode,
+} from '../workflows/messages';
 
 /** How a dev server is started: its dynamic config and its database's pragmas. */
 export interface ServerSetting {
@@ -77,7 +86,7 @@ export const SERVER_SETTINGS: Record<string, ServerSetting> = {
   }),
 };
 
-const SECTIONS = ['latency', 'sweep', 'history', 'rss'] as const;
+const SECTIONS = ['latency', 'sweep', 'history', 'rss', 'restart'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
@@ -89,6 +98,7 @@ interface Plan {
   sweep: { levels: number[]; latencyMs: number; durationMs: number; maxTurns: number };
   historyCheckpoints: number[];
   rssConversations: number;
+  restart: { conversations: number; turns: number; variants: { slots: number; workflowTaskTimeoutMs?: number }[] };
 }
 
 function parseArgs(argv: string[]): Plan {
@@ -129,6 +139,13 @@ function parseArgs(argv: string[]): Plan {
     sweep: { levels, latencyMs: 0, durationMs: quick ? 2000 : 10_000, maxTurns: quick ? 600 : 3000 },
     historyCheckpoints: quick ? [1, 10, 30] : [1, 10, 30, 90],
     rssConversations: quick ? 100 : 1000,
+    // Before (the SDK's 40 slots, Temporal's 10 s task timeout), then the desk's settings (the
+    // conversations' mode's timeout); quick mode's runs are too short to time out.
+    restart: {
+      conversations: quick ? 8 : 20,
+      turns: quick ? 20 : 90,
+      variants: [{ slots: 40, workflowTaskTimeoutMs: 10_000 }, { slots: DEFAULT_WORKFLOW_TASK_SLOTS }],
+    },
   };
 }
 
@@ -170,6 +187,8 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   const loadBefore = os.loadavg();
+  const workflowTaskSlots = workflowTaskSlotsFromEnv();
+  log(`the desk's worker runs ${workflowTaskSlots} workflow tasks at once (DESK_WORKFLOW_TASK_SLOTS)`);
   // Every temporary file of this run (shop, dev-server database, worker's shop) under one folder,
   // removed at the end or on Ctrl-C: os.tmpdir() reads TMPDIR, and the children inherit it.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-bench-run-'));
@@ -200,6 +219,7 @@ async function main(): Promise<void> {
   let history: HistoryPoint[] = [];
   let rss: RssResult | undefined;
   let replay: ReplayCost | undefined;
+  const restart: RestartResult[] = [];
   try {
     for (const [index, name] of plan.servers.entries()) {
       const { setting, execution } = splitPhase(name);
@@ -212,6 +232,8 @@ async function main(): Promise<void> {
         activities: (client) => benchActivities(shop, stub.baseURL).desk(client),
         workflowBundle,
         log: () => undefined,
+        // As `npm run worker` reads it (worker/slots.ts), so a run can measure another slot count.
+        workerOptions: { maxConcurrentWorkflowTaskExecutions: workflowTaskSlots },
       });
       try {
         const systems = [inProcess, desk];
@@ -268,6 +290,27 @@ async function main(): Promise<void> {
             `    worker RSS ${rss.rssIdleWorkerMiB.toFixed(0)} MiB idle -> ${rss.rssWithConversationsMiB.toFixed(0)} MiB with ${rss.conversations} conversations`,
           );
         }
+        if (last && plan.sections.includes('restart')) {
+          const { conversations, turns } = plan.restart;
+          for (const variant of plan.restart.variants) {
+            const { slots } = variant;
+            const workflowTaskTimeoutMs =
+              variant.workflowTaskTimeoutMs ?? WORKFLOW_TASK_TIMEOUT_MS[execution ?? ABSENT_EXECUTION];
+            log(
+              `  restart: ${conversations} conversations to turn ${turns}, a worker restart, one message each; ${slots} workflow tasks at once, ${workflowTaskTimeoutMs / 1000} s task timeout`,
+            );
+            await shop.reset();
+            restart.push(
+              await restartSection(
+                desk,
+                shop,
+                stub.baseURL,
+                { slots, workflowTaskTimeoutMs, conversations, turns, answerTimeoutMs: 180_000 },
+                log,
+              ),
+            );
+          }
+        }
       } finally {
         await desk.close();
       }
@@ -287,6 +330,7 @@ async function main(): Promise<void> {
       loadAverageBefore: loadBefore,
       loadAverageAfter: os.loadavg(),
       durationSeconds: (Date.now() - t0) / 1000,
+      workflowTaskSlots,
     },
     servers: plan.servers.map((name) => ({
       name,
@@ -299,6 +343,7 @@ async function main(): Promise<void> {
     history,
     ...(replay && { replay }),
     rss,
+    ...(restart.length > 0 && { restart }),
   };
   fs.mkdirSync(plan.out, { recursive: true });
   fs.writeFileSync(path.join(plan.out, 'results.json'), JSON.stringify(results, null, 2));

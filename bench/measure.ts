@@ -9,6 +9,8 @@
  * - history: one conversation taken to turn 90 (the three scenarios in turn), the desk's history
  *   events and bytes added by turns 1, 10, 30 and 90.
  * - rss: a worker process (worker/main.ts, as `npm run worker` runs it) holding N idle conversations.
+ * - restart: N conversations at turn 90, a worker restart, one message each: are they answered, at
+ *   the SDK's default workflow-task slot count and at the desk's (worker/slots.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { startWithMessage } from '../client/conversations';
 import { historyQuery, stateQuery } from '../workflows/messages';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { setStubLatency } from './model-stub';
 import { SCENARIOS, scenario, type BenchShop, type Scenario, type ScenarioName } from './scenarios';
 import type { TurnBreakdown } from './breakdown';
@@ -265,7 +268,8 @@ export interface HistoryPoint {
 
 /**
  * What a worker that has not cached the conversation pays on its next message: replaying the current
- * run's whole history, inside one workflow task that must finish within the task timeout (10 s).
+ * run's whole history, inside one workflow task that must finish within the task timeout
+ * (WORKFLOW_TASK_TIMEOUT_MS: 30 s, 10 s in `local`).
  */
 export interface ReplayCost {
   turn: number;
@@ -469,4 +473,124 @@ export async function rssSection(desk: DeskSystem, stubURL: string, count: numbe
     runningChildren.delete(child);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface RestartResult {
+  /** Workflow tasks the restarted worker ran at once (`maxConcurrentWorkflowTaskExecutions`). */
+  slots: number;
+  /** The conversations' workflow task timeout. */
+  workflowTaskTimeoutMs: number;
+  conversations: number;
+  turns: number;
+  /** History events of each conversation's run when the worker restarted: min and max. */
+  events: [number, number];
+  /** Seconds to take every conversation to `turns` (all at once), before the restart. */
+  buildSeconds: number;
+  /** After the restart, one message to each conversation at once: how many were answered. */
+  answered: number;
+  /** Seconds from sending to each answer, sorted (only those answered). */
+  answerSeconds: number[];
+  /** Workflow tasks that ran past their start-to-close timeout (a replay that took too long). */
+  startToCloseTimeouts: number;
+  /** Sticky workflow tasks that waited past their schedule-to-start timeout (the old worker's queue: harmless). */
+  stickyTimeouts: number;
+  /** The first error a message got, if any. */
+  firstError?: string;
+}
+
+/**
+ * What a worker restart does to conversations it must replay: `conversations` conversations taken
+ * to `turns` turns, the worker restarted (an empty cache), then one message to each at once, with
+ * the restarted worker running `slots` workflow tasks at once and the conversations started with
+ * this workflow task timeout. Every replay shares the worker's one workflow thread, and each task
+ * must finish within its timeout of being taken (worker/slots.ts).
+ */
+export async function restartSection(
+  desk: DeskSystem,
+  shop: BenchShop,
+  stubURL: string,
+  opts: { slots: number; workflowTaskTimeoutMs: number; conversations: number; turns: number; answerTimeoutMs: number },
+  log: Log,
+): Promise<RestartResult> {
+  await setStubLatency(stubURL, 0);
+  const workerOptions = { maxConcurrentWorkflowTaskExecutions: opts.slots };
+  await desk.restartWorker(workerOptions);
+  const start = { workflowTaskTimeoutMs: opts.workflowTaskTimeoutMs };
+  const convs = await Promise.all(Array.from({ length: opts.conversations }, () => desk.startConversation(start)));
+  const t0 = performance.now();
+  await Promise.all(
+    convs.map(async (conv, i) => {
+      for (let t = 0; t < opts.turns; t++) {
+        const s = SCENARIOS[(t + i) % SCENARIOS.length]!;
+        await conv.send(s.message(shop.orderFor(s)));
+      }
+    }),
+  );
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const sizes = await Promise.all(convs.map(async (c) => (await desk.historySize(c.id)).events));
+  log(
+    `    ${opts.slots} slots: ${opts.conversations} conversations at turn ${opts.turns} in ${buildSeconds.toFixed(0)} s`,
+  );
+  await desk.restartWorker(workerOptions);
+  const t1 = performance.now();
+  const answerSeconds: number[] = [];
+  let firstError: string | undefined;
+  const s = scenario('status');
+  await Promise.all(
+    convs.map(async (conv) => {
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`no answer in ${opts.answerTimeoutMs / 1000} s`)),
+          opts.answerTimeoutMs,
+        ).unref(),
+      );
+      try {
+        await Promise.race([conv.send(s.message(shop.orderFor(s))), timeout]);
+        answerSeconds.push((performance.now() - t1) / 1000);
+      } catch (err) {
+        firstError ??= (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      }
+    }),
+  );
+  let startToCloseTimeouts = 0;
+  let stickyTimeouts = 0;
+  for (const conv of convs) {
+    const history = await desk.client.workflow.getHandle(conv.id).fetchHistory();
+    for (const e of history.events ?? []) {
+      const type = e.workflowTaskTimedOutEventAttributes?.timeoutType;
+      if (type === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) startToCloseTimeouts++;
+      if (type === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) stickyTimeouts++;
+    }
+  }
+  // Ended by terminating: a conversation stuck in a task timeout loop would not take the end signal.
+  await Promise.all(
+    convs.map((c) =>
+      desk.client.workflow
+        .getHandle(c.id)
+        .terminate('benchmark')
+        .catch(() => undefined),
+    ),
+  );
+  await desk.endAll();
+  await desk.restartWorker();
+  answerSeconds.sort((a, b) => a - b);
+  const result: RestartResult = {
+    slots: opts.slots,
+    workflowTaskTimeoutMs: opts.workflowTaskTimeoutMs,
+    conversations: opts.conversations,
+    turns: opts.turns,
+    events: [Math.min(...sizes), Math.max(...sizes)],
+    buildSeconds,
+    answered: answerSeconds.length,
+    answerSeconds,
+    startToCloseTimeouts,
+    stickyTimeouts,
+    ...(firstError !== undefined && { firstError }),
+  };
+  log(
+    `    ${opts.slots} slots, ${opts.workflowTaskTimeoutMs / 1000} s task timeout, after the restart: ${result.answered}/${opts.conversations} answered` +
+      (answerSeconds.length ? ` (last in ${answerSeconds[answerSeconds.length - 1]!.toFixed(1)} s)` : '') +
+      `; ${startToCloseTimeouts} task timeouts${firstError ? `; first error: ${firstError}` : ''}`,
+  );
+  return result;
 }

@@ -5,8 +5,18 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
 
-import type { BreakdownSample, HistoryPoint, ReplayCost, RssResult, SweepResult, TurnSample } from './measure';
+import type {
+  BreakdownSample,
+  HistoryPoint,
+  ReplayCost,
+  RestartResult,
+  RssResult,
+  SweepResult,
+  TurnSample,
+} from './measure';
 import { SCENARIOS, type ScenarioName } from './scenarios';
+import { WORKFLOW_TASK_TIMEOUT_MS, isExecutionMode } from '../workflows/messages';
+import { DEFAULT_WORKFLOW_TASK_SLOTS } from '../worker/slots';
 import { addedFraction, fmt, markdownTable, median, percentile, ratio } from './stats';
 
 export interface BenchResults {
@@ -19,6 +29,8 @@ export interface BenchResults {
     loadAverageBefore: number[];
     loadAverageAfter: number[];
     durationSeconds: number;
+    /** The desk worker's maxConcurrentWorkflowTaskExecutions (absent in runs from before it was set). */
+    workflowTaskSlots?: number;
   };
   servers: {
     name: string;
@@ -35,6 +47,8 @@ export interface BenchResults {
   /** Replaying the history conversation's current run, as a worker without it cached does. */
   replay?: ReplayCost;
   rss: RssResult | undefined;
+  /** A worker restart with long conversations waiting, at each workflow-task slot count. */
+  restart?: RestartResult[];
 }
 
 const IN_PROCESS = 'in-process';
@@ -116,7 +130,7 @@ export function renderMarkdown(r: BenchResults): string {
   const parts: string[] = [];
   const m = r.meta;
   parts.push(
-    `Run ${m.date} (${m.mode}, ${m.durationSeconds.toFixed(0)} s): ${m.cores} cores, Node ${m.node}, Temporal CLI ${m.temporalCli}; ` +
+    `Run ${m.date} (${m.mode}, ${m.durationSeconds.toFixed(0)} s): ${m.cores} cores, Node ${m.node}, Temporal CLI ${m.temporalCli}${m.workflowTaskSlots ? `, the worker running ${m.workflowTaskSlots} workflow tasks at once` : ''}; ` +
       `load average ${m.loadAverageBefore.map((l) => l.toFixed(2)).join(' ')} before, ${m.loadAverageAfter.map((l) => l.toFixed(2)).join(' ')} after.`,
   );
   const describe = (s: BenchResults['servers'][number]) =>
@@ -274,7 +288,7 @@ export function renderMarkdown(r: BenchResults): string {
     ]);
     const rp = r.replay;
     const replayLine = rp
-      ? `\n\nReplaying the run at turn ${rp.turn} (execution ${rp.execution}: ${rp.events} events, ${fmt(rp.bytes / 1024, 0)} KiB), as a worker that has not cached the conversation does inside one workflow task before it can answer: ${fmt(rp.ms, 0)} ms (median of 3), against the 10 s workflow task timeout.`
+      ? `\n\nReplaying the run at turn ${rp.turn} (execution ${rp.execution}: ${rp.events} events, ${fmt(rp.bytes / 1024, 0)} KiB), as a worker that has not cached the conversation does inside one workflow task before it can answer: ${fmt(rp.ms, 0)} ms (median of 3), against its workflow task timeout (${fmt((isExecutionMode(rp.execution) ? WORKFLOW_TASK_TIMEOUT_MS[rp.execution] : 10_000) / 1000, 0)} s; up to ${DEFAULT_WORKFLOW_TASK_SLOTS} such replays share the worker's thread, worker/slots.ts).`
       : '';
     parts.push(
       `### History per turn (one conversation, the three scenarios in turn, model at 0 ms)\n\n` +
@@ -303,6 +317,42 @@ export function renderMarkdown(r: BenchResults): string {
       `### Worker memory\n\n` +
         `\`npm run worker\` as a child process: RSS ${fmt(x.rssIdleWorkerMiB, 0)} MiB with no conversation, ${fmt(x.rssWithConversationsMiB, 0)} MiB with ${x.conversations} idle conversations ` +
         `(${fmt(x.perConversationKiB, 0)} KiB each; started in ${fmt(x.startSeconds, 0)} s, ${x.errors} errors). The SDK's default workflow cache on this machine holds about ${x.defaultMaxCachedWorkflows} conversations; past that they are evicted and replayed on their next message.`,
+    );
+  }
+
+  if (r.restart?.length) {
+    const x0 = r.restart[0]!;
+    parts.push(
+      `### A worker restart with long conversations waiting (model at 0 ms)\n\n` +
+        `${x0.conversations} conversations taken to turn ${x0.turns} at once, the worker restarted (an empty cache), then one message to each at once: each conversation's next workflow task replays its whole run first, on the worker's one workflow thread, and must finish within the conversation's workflow task timeout. Slots: workflow tasks the worker runs at once (the SDK's default is 40; the desk's, worker/slots.ts); task timeout: Temporal's default is 10 s (the desk's, WORKFLOW_TASK_TIMEOUT_MS). Sticky timeouts are tasks left on the old worker's queue until its 10 s schedule-to-start timeout: expected, and why most answers come after 10 s or more.\n\n` +
+        markdownTable(
+          [
+            'slots',
+            'task timeout s',
+            'events per run',
+            'build s',
+            'answered',
+            'answer s: first / median / last',
+            'task timeouts (start to close)',
+            'sticky timeouts',
+            'first error',
+          ],
+          r.restart.map((x) => [
+            String(x.slots),
+            x.workflowTaskTimeoutMs === undefined ? '10' : fmt(x.workflowTaskTimeoutMs / 1000, 0),
+            `${x.events[0]}-${x.events[1]}`,
+            fmt(x.buildSeconds, 0),
+            `${x.answered}/${x.conversations}`,
+            x.answerSeconds.length
+              ? [x.answerSeconds[0]!, median(x.answerSeconds), x.answerSeconds[x.answerSeconds.length - 1]!]
+                  .map((v) => fmt(v, 1))
+                  .join(' / ')
+              : '-',
+            String(x.startToCloseTimeouts),
+            String(x.stickyTimeouts),
+            x.firstError ?? '',
+          ]),
+        ),
     );
   }
 

@@ -10,7 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  type Worker,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 
 import { createActivities, type DeskActivities } from '../activities';
@@ -40,7 +45,7 @@ export interface BenchSystem {
   /** `in-process`, `desk (stock)`, `desk (tuned)` ... */
   name: string;
   /** Started and ready for its first message (untimed). */
-  startConversation(): Promise<BenchConversation>;
+  startConversation(opts?: { workflowTaskTimeoutMs?: number }): Promise<BenchConversation>;
 }
 
 export const CUSTOMER = 'alice';
@@ -91,6 +96,11 @@ export interface DeskSystem extends BenchSystem {
   historySize(workflowId: string): Promise<{ runId: string; events: number; bytes: number }>;
   /** Where the last turn of a conversation spent its time, from its history. */
   breakdown(workflowId: string): Promise<TurnBreakdown | undefined>;
+  /**
+   * Stop the worker and start a fresh one (an empty cache, a new sticky queue), with these worker
+   * options instead of the system's own.
+   */
+  restartWorker(workerOptions?: Partial<WorkerOptions>): Promise<void>;
   /** End the conversations started so far (outside timed sections). */
   endAll(): Promise<number>;
   close(): Promise<void>;
@@ -106,6 +116,8 @@ export interface DeskOptions {
   log: (line: string) => void;
   /** Where the conversations' model steps and tool calls run (`activities` when absent). */
   execution?: ExecutionMode;
+  /** Worker options beyond the desk's own (createDeskWorker's), to measure a worker setting. */
+  workerOptions?: Partial<WorkerOptions>;
 }
 
 export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
@@ -123,31 +135,33 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  let worker: Worker;
-  try {
-    worker = await createDeskWorker({
+  const createWorker = (workerOptions: Partial<WorkerOptions> | undefined) =>
+    createDeskWorker({
       connection: nativeConnection,
       activities: opts.activities(client),
       taskQueue,
       // One bundle for every server the run starts; workflowsPath and workflowBundle exclude each other.
-      overrides: { workflowsPath: undefined, workflowBundle: opts.workflowBundle },
+      overrides: { ...workerOptions, workflowsPath: undefined, workflowBundle: opts.workflowBundle },
     });
+  let worker: Worker;
+  try {
+    worker = await createWorker(opts.workerOptions);
   } catch (err) {
     await connection.close();
     await nativeConnection.close();
     await server.stop();
     throw err;
   }
-  const running = worker.run();
+  let running = worker.run();
   let open: ConversationHandle[] = [];
 
   return {
     name: opts.label,
     server,
     client,
-    async startConversation() {
+    async startConversation(start = {}) {
       const input = { customerId: CUSTOMER, ...(opts.execution && { execution: opts.execution }) };
-      const handle = await startConversation(client, input, { taskQueue });
+      const handle = await startConversation(client, input, { taskQueue, ...start });
       open.push(handle);
       // A query is answered once the worker has run the first workflow task: the conversation is
       // then waiting for a message, as a customer's conversation between two messages is.
@@ -184,6 +198,12 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
         await Promise.all(handles.slice(i, i + 50).map((h) => h.signal(endSignal).catch(() => undefined)));
       }
       return handles.length;
+    },
+    async restartWorker(workerOptions) {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      worker = await createWorker(workerOptions ?? opts.workerOptions);
+      running = worker.run();
     },
     async close() {
       worker.shutdown();

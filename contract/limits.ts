@@ -47,13 +47,18 @@ export const DEFAULT_LIMITS: ConversationLimits = {
  * The most events a `local` conversation's run holds before it continues as new, whatever its
  * limits say. A worker that has not cached a conversation (it restarted, or the conversation was
  * evicted) replays the run inside one workflow task, which must finish within the task timeout
- * (10 s) or it is retried, replaying again: a loop. A `local` turn is 16-20 events against about
- * 40 in `activities`, so the same events hold more turns, and replay time grows with turns: on the
- * 2-core machine this was measured on, replaying a 90-turn `local` run (1,660 events) took 2.0 s.
- * 3,600 events is about 210 turns (the benchmark's goal: no continue-as-new before turn 200) and
- * about 4.5 s of replay there.
+ * (10 s in `local`, WORKFLOW_TASK_TIMEOUT_MS) or it is retried, replaying again: a loop. A worker
+ * runs up to 4 tasks at once on one thread (worker/slots.ts), so four replays of a run at this cap
+ * must fit: on the 2-core machine this was measured on, a `local` run replays at about 1.2 ms per
+ * event (1,660 events in 2.0 s), so 1,200 events is about 1.5 s, four at once about 6 s. That is
+ * about 65 turns (16-20 events each).
  */
-export const LOCAL_MAX_EVENTS_PER_RUN = 3_600;
+export const LOCAL_MAX_EVENTS_PER_RUN = 1_200;
+/**
+ * The cap of `local` runs started before LOCAL_MAX_EVENTS_PER_RUN (0.4.0): they keep it, so their
+ * histories replay unchanged (conversation.ts asks `patched(LOCAL_RUN_CAP_PATCH)` at a run's start).
+ */
+export const LOCAL_MAX_EVENTS_PER_RUN_0_4 = 3_600;
 
 /** What a caller may set each limit to (inclusive). Outside these a start is refused. */
 export const LIMIT_RANGES: Readonly<Record<keyof ConversationLimits, readonly [min: number, max: number]>> = {

@@ -11,6 +11,7 @@ import {
   condition,
   log,
   makeContinueAsNewFunc,
+  patched,
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
@@ -21,6 +22,7 @@ import {
   DEFAULT_APPROVAL_POLICY,
   DEFAULT_LIMITS,
   LOCAL_MAX_EVENTS_PER_RUN,
+  LOCAL_MAX_EVENTS_PER_RUN_0_4,
   type ApprovalPolicy,
   type ConversationLimits,
 } from '../contract/limits';
@@ -86,7 +88,7 @@ export async function conversation(rawInput: ConversationInput): Promise<Convers
   const given: ConversationLimits = { ...DEFAULT_LIMITS, ...input.limits };
   const limits: ConversationLimits =
     execution === 'local'
-      ? { ...given, continueAsNewAfterEvents: Math.min(given.continueAsNewAfterEvents, LOCAL_MAX_EVENTS_PER_RUN) }
+      ? { ...given, continueAsNewAfterEvents: Math.min(given.continueAsNewAfterEvents, localRunCap()) }
       : given;
   const policy: ApprovalPolicy = { ...DEFAULT_APPROVAL_POLICY, ...input.policy };
   const live: Live = {
@@ -116,6 +118,16 @@ interface Gate {
   /** Messages accepted by this run so far. */
   readonly accepted: () => number;
   readonly idle: () => boolean;
+}
+
+/**
+ * Marks `local` runs started with the shorter cap (contract/limits.ts says why it is shorter): a run
+ * started before it has no marker, so it replays, and continues as new, with the cap it began with.
+ */
+const LOCAL_RUN_CAP_PATCH = 'local-run-cap-1200';
+
+function localRunCap(): number {
+  return patched(LOCAL_RUN_CAP_PATCH) ? LOCAL_MAX_EVENTS_PER_RUN : LOCAL_MAX_EVENTS_PER_RUN_0_4;
 }
 
 function registerHandlers(live: Live): Gate {

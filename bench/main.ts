@@ -233,7 +233,7 @@ async function main(): Promise<void> {
         workflowBundle,
         log: () => undefined,
         // As `npm run worker` reads it (worker/slots.ts), so a run can measure another slot count.
-        workerOptions: { maxConcurrentWorkflowTaskExecutions: workflowTaskSlots },
+        workflowTaskSlots,
       });
       try {
         const systems = [inProcess, desk];

@@ -513,8 +513,7 @@ export async function restartSection(
   log: Log,
 ): Promise<RestartResult> {
   await setStubLatency(stubURL, 0);
-  const workerOptions = { maxConcurrentWorkflowTaskExecutions: opts.slots };
-  await desk.restartWorker(workerOptions);
+  await desk.restartWorker(opts.slots);
   const start = { workflowTaskTimeoutMs: opts.workflowTaskTimeoutMs };
   const convs = await Promise.all(Array.from({ length: opts.conversations }, () => desk.startConversation(start)));
   const t0 = performance.now();
@@ -531,7 +530,7 @@ export async function restartSection(
   log(
     `    ${opts.slots} slots: ${opts.conversations} conversations at turn ${opts.turns} in ${buildSeconds.toFixed(0)} s`,
   );
-  await desk.restartWorker(workerOptions);
+  await desk.restartWorker(opts.slots);
   const t1 = performance.now();
   const answerSeconds: number[] = [];
   let firstError: string | undefined;

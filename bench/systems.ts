@@ -10,12 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { Client, Connection } from '@temporalio/client';
-import {
-  NativeConnection,
-  type Worker,
-  type WorkerOptions,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 
 import { createActivities, type DeskActivities } from '../activities';
@@ -97,10 +92,10 @@ export interface DeskSystem extends BenchSystem {
   /** Where the last turn of a conversation spent its time, from its history. */
   breakdown(workflowId: string): Promise<TurnBreakdown | undefined>;
   /**
-   * Stop the worker and start a fresh one (an empty cache, a new sticky queue), with these worker
-   * options instead of the system's own.
+   * Stop the worker and start a fresh one (an empty cache, a new sticky queue), running this many
+   * workflow tasks at once instead of the system's own count.
    */
-  restartWorker(workerOptions?: Partial<WorkerOptions>): Promise<void>;
+  restartWorker(workflowTaskSlots?: number): Promise<void>;
   /** End the conversations started so far (outside timed sections). */
   endAll(): Promise<number>;
   close(): Promise<void>;
@@ -116,8 +111,8 @@ export interface DeskOptions {
   log: (line: string) => void;
   /** Where the conversations' model steps and tool calls run (`activities` when absent). */
   execution?: ExecutionMode;
-  /** Worker options beyond the desk's own (createDeskWorker's), to measure a worker setting. */
-  workerOptions?: Partial<WorkerOptions>;
+  /** Workflow tasks the worker runs at once (createDeskWorker's `workflowTaskSlots`; its default when absent). */
+  workflowTaskSlots?: number;
 }
 
 export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
@@ -135,17 +130,18 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const createWorker = (workerOptions: Partial<WorkerOptions> | undefined) =>
+  const createWorker = (workflowTaskSlots: number | undefined) =>
     createDeskWorker({
       connection: nativeConnection,
       activities: opts.activities(client),
       taskQueue,
+      workflowTaskSlots,
       // One bundle for every server the run starts; workflowsPath and workflowBundle exclude each other.
-      overrides: { ...workerOptions, workflowsPath: undefined, workflowBundle: opts.workflowBundle },
+      overrides: { workflowsPath: undefined, workflowBundle: opts.workflowBundle },
     });
   let worker: Worker;
   try {
-    worker = await createWorker(opts.workerOptions);
+    worker = await createWorker(opts.workflowTaskSlots);
   } catch (err) {
     await connection.close();
     await nativeConnection.close();
@@ -199,10 +195,10 @@ export async function startDeskSystem(opts: DeskOptions): Promise<DeskSystem> {
       }
       return handles.length;
     },
-    async restartWorker(workerOptions) {
+    async restartWorker(workflowTaskSlots) {
       worker.shutdown();
       await running.catch(() => undefined);
-      worker = await createWorker(workerOptions ?? opts.workerOptions);
+      worker = await createWorker(workflowTaskSlots ?? opts.workflowTaskSlots);
       running = worker.run();
     },
     async close() {

@@ -16,6 +16,7 @@ export interface Event {
   workflowTaskStartedEventAttributes?: { scheduledEventId?: Id | null } | null;
   workflowTaskCompletedEventAttributes?: { startedEventId?: Id | null } | null;
   activityTaskCompletedEventAttributes?: { scheduledEventId?: Id | null; startedEventId?: Id | null } | null;
+  markerRecordedEventAttributes?: { markerName?: string | null } | null;
 }
 
 /** Event type numbers (temporal.api.enums.v1.EventType), kept here so the function needs no proto runtime. */
@@ -26,6 +27,7 @@ export const EVENT = {
   ACTIVITY_TASK_SCHEDULED: 10,
   ACTIVITY_TASK_STARTED: 11,
   ACTIVITY_TASK_COMPLETED: 12,
+  MARKER_RECORDED: 25,
   WORKFLOW_EXECUTION_UPDATE_ACCEPTED: 41,
   WORKFLOW_EXECUTION_UPDATE_COMPLETED: 43,
 } as const;
@@ -43,7 +45,12 @@ export interface TurnBreakdown {
   activityDispatchMs: number;
   /** Activity started -> completed: running the model step or tool and reporting the result. */
   activityRunMs: number;
+  /** Local activities the turn ran (their markers): they run inside "workflow task run". */
+  localActivities: number;
 }
+
+/** The marker the SDK records for each local activity (a patch's marker has another name). */
+export const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 function ms(e: Event): number {
   const t = e.eventTime;
@@ -73,6 +80,7 @@ export function turnBreakdown(events: readonly Event[]): TurnBreakdown | undefin
     activities: 0,
     activityDispatchMs: 0,
     activityRunMs: 0,
+    localActivities: 0,
   };
   for (const e of turn) {
     if (e.eventType === EVENT.WORKFLOW_TASK_STARTED) {
@@ -84,6 +92,8 @@ export function turnBreakdown(events: readonly Event[]): TurnBreakdown | undefin
         out.workflowTasks++;
         out.workflowTaskRunMs += ms(e) - ms(started);
       }
+    } else if (e.eventType === EVENT.MARKER_RECORDED) {
+      if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) out.localActivities++;
     } else if (e.eventType === EVENT.ACTIVITY_TASK_COMPLETED) {
       const a = e.activityTaskCompletedEventAttributes;
       const scheduled = byId.get(id(a?.scheduledEventId));

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --servers stock,tuned,tuned:local-tools] [-- --out DIR] [-- --sections latency,sweep,history,rss,restart]`
+ * `npm run bench [-- --quick] [-- --servers stock,tuned,tuned:local-tools] [-- --out DIR] [-- --sections latency,floor,sweep,history,rss,restart]`
  *
  * What durability costs the desk, measured against an in-process loop of the same agents, model
  * step and tools (bench/in-process-desk.ts) in the same run, the two alternating. For each server
@@ -21,6 +21,8 @@ import { WORKFLOWS_PATH, installRuntime } from '../worker/worker';
 import { DEFAULT_WORKFLOW_TASK_SLOTS, workflowTaskSlotsFromEnv } from '../worker/slots';
 import {
   breakdowns,
+  checkFloorShape,
+  floorSection,
   historySection,
   runningChildren,
   latencySection,
@@ -38,6 +40,7 @@ import {
 import { renderChart, renderMarkdown, type BenchResults } from './report';
 import { BenchShop, checkSeed } from './scenarios';
 import { benchActivities, inProcessSystem, startDeskSystem } from './systems';
+import { floorSteps, startFloorSystem } from './floor/system';
 import {
   ABSENT_EXECUTION,
   EXECUTION_MODES,
@@ -86,7 +89,7 @@ export const SERVER_SETTINGS: Record<string, ServerSetting> = {
   }),
 };
 
-const SECTIONS = ['latency', 'sweep', 'history', 'rss', 'restart'] as const;
+const SECTIONS = ['latency', 'floor', 'sweep', 'history', 'rss', 'restart'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
@@ -214,6 +217,7 @@ async function main(): Promise<void> {
   });
 
   const latency: (TurnSample & { phase: string })[] = [];
+  const floor: (TurnSample & { phase: string })[] = [];
   const sweep: (SweepResult & { phase: string })[] = [];
   const breakdown: (BreakdownSample & { phase: string })[] = [];
   let history: HistoryPoint[] = [];
@@ -248,6 +252,26 @@ async function main(): Promise<void> {
             breakdown.push(...(await breakdowns(desk, samples, 10)).map((x) => ({ ...x, phase: name })));
             await desk.endAll();
           }
+        }
+        if (plan.sections.includes('floor')) {
+          const mode = execution ?? ABSENT_EXECUTION;
+          log(
+            `  floor: the three scenarios' activities doing nothing (${mode}), model 0 ms, ${plan.rounds[0]} rounds, beside ${systems.map((s) => s.name).join(' / ')}`,
+          );
+          const floorSystem = await startFloorSystem({
+            address: desk.server.address,
+            execution: mode,
+            workflowTaskSlots,
+          });
+          try {
+            await shop.reset();
+            const samples = await floorSection(systems, floorSystem, shop, stub.baseURL, plan.rounds[0]!, log);
+            await checkFloorShape(desk, samples, (s) => floorSteps(s, mode));
+            floor.push(...samples.map((x) => ({ ...x, phase: name })));
+          } finally {
+            await floorSystem.close();
+          }
+          await desk.endAll();
         }
         if (plan.sections.includes('sweep')) {
           log(
@@ -338,6 +362,7 @@ async function main(): Promise<void> {
       ...SERVER_SETTINGS[splitPhase(name).setting]!,
     })),
     latency,
+    ...(floor.length > 0 && { floor }),
     sweep,
     breakdown,
     history,

@@ -26,6 +26,8 @@ import { temporal } from '@temporalio/proto';
 import { setStubLatency } from './model-stub';
 import { SCENARIOS, scenario, type BenchShop, type Scenario, type ScenarioName } from './scenarios';
 import type { TurnBreakdown } from './breakdown';
+import type { FloorSystem } from './floor/system';
+import type { FloorStep } from './floor/workflow';
 import { alternation } from './stats';
 import { CUSTOMER, type BenchSystem, type DeskSystem } from './systems';
 
@@ -93,23 +95,99 @@ export async function latencySection(
   log: Log,
 ): Promise<TurnSample[]> {
   await setStubLatency(stubURL, latencyMs);
-  for (const s of SCENARIOS) for (const system of systems) await timedTurn(system, s, shop, { latencyMs, round: -1 });
+  return alternatingRounds(timedSystems(systems, shop, latencyMs), rounds, `model ${latencyMs} ms`, log);
+}
+
+/** Something the latency rounds time: a turn of a scenario, as one sample. */
+interface Timed {
+  name: string;
+  time(s: Scenario, round: number): Promise<TurnSample>;
+}
+
+function timedSystems(systems: readonly BenchSystem[], shop: BenchShop, latencyMs: number): Timed[] {
+  return systems.map((system) => ({
+    name: system.name,
+    time: (s, round) => timedTurn(system, s, shop, { latencyMs, round }),
+  }));
+}
+
+/** One untimed warm-up round, then `rounds` rounds of the three scenarios, the order alternating. */
+async function alternatingRounds(
+  timed: readonly Timed[],
+  rounds: number,
+  label: string,
+  log: Log,
+): Promise<TurnSample[]> {
+  for (const s of SCENARIOS) for (const t of timed) await t.time(s, -1);
   const samples: TurnSample[] = [];
   let last = Date.now();
   for (let round = 0; round < rounds; round++) {
     for (const [i, s] of SCENARIOS.entries()) {
-      for (const system of alternation(systems, round + i)) {
-        const sample = await timedTurn(system, s, shop, { latencyMs, round });
-        if (!sample.ok) log(`    ! ${system.name} ${s.name}: ${sample.error}`);
+      for (const t of alternation(timed, round + i)) {
+        const sample = await t.time(s, round);
+        if (!sample.ok) log(`    ! ${t.name} ${s.name}: ${sample.error}`);
         samples.push(sample);
       }
     }
     if (Date.now() - last > 5000 || round === rounds - 1) {
       last = Date.now();
-      log(`    model ${latencyMs} ms: round ${round + 1}/${rounds}`);
+      log(`    ${label}: round ${round + 1}/${rounds}`);
     }
   }
   return samples;
+}
+
+/**
+ * The floor beside the two systems: at a 0 ms model, the three scenarios `rounds` times, the
+ * in-process loop, the desk and the floor (bench/floor: the same activities doing nothing) taking
+ * turns, one untimed warm-up round first. The floor's samples count the scenario's model steps, so
+ * its per-step numbers divide as the desk's do.
+ */
+export async function floorSection(
+  systems: readonly BenchSystem[],
+  floor: FloorSystem,
+  shop: BenchShop,
+  stubURL: string,
+  rounds: number,
+  log: Log,
+): Promise<TurnSample[]> {
+  await setStubLatency(stubURL, 0);
+  const floorTurn = async (s: Scenario, round: number): Promise<TurnSample> => {
+    const base = { system: floor.name, conversationId: '', scenario: s.name, latencyMs: 0, round };
+    try {
+      return { ...base, ms: await floor.turn(s), modelSteps: s.modelSteps, ok: true };
+    } catch (err) {
+      return { ...base, ms: 0, modelSteps: 0, ok: false, error: String(err) };
+    }
+  };
+  return alternatingRounds(
+    [...timedSystems(systems, shop, 0), { name: floor.name, time: floorTurn }],
+    rounds,
+    'floor',
+    log,
+  );
+}
+
+/**
+ * The floor must run what the desk's turns ran: the ordinary and local activities of the desk's last
+ * timed turn of each scenario, read from its history, against the floor's steps for it.
+ */
+export async function checkFloorShape(
+  desk: DeskSystem,
+  samples: readonly TurnSample[],
+  steps: (s: Scenario) => FloorStep[],
+): Promise<void> {
+  for (const s of SCENARIOS) {
+    const last = samples.findLast((x) => x.system === desk.name && x.scenario === s.name && x.ok);
+    if (!last) continue;
+    const ran = await desk.breakdown(last.conversationId);
+    const local = steps(s).filter((x) => x.local).length;
+    const ordinary = steps(s).length - local;
+    if (ran?.activities !== ordinary || ran.localActivities !== local)
+      throw new Error(
+        `the floor's ${s.name} turn runs ${ordinary} activities and ${local} local ones, the desk's ran ${ran?.activities} and ${ran?.localActivities}: fix the scenario's activities in bench/scenarios.ts`,
+      );
+  }
 }
 
 export interface BreakdownSample extends TurnBreakdown {

@@ -40,6 +40,8 @@ export interface BenchResults {
   }[];
   /** `phase`: the server setting whose run the sample belongs to (the in-process loop ran in each). */
   latency: (TurnSample & { phase: string })[];
+  /** The floor section: the in-process loop, the desk and the floor (bench/floor) taking turns at a 0 ms model. */
+  floor?: (TurnSample & { phase: string })[];
   sweep: (SweepResult & { phase: string })[];
   /** Where the desk's timed turns spent their time, from their histories (the last 10 turns of each scenario). */
   breakdown: (BreakdownSample & { phase: string })[];
@@ -126,6 +128,53 @@ export function goals(r: BenchResults): Goal[] {
   return out;
 }
 
+/** Turn p50s of the floor section, per server setting and scenario: what the desk adds to the floor. */
+function floorTable(r: BenchResults, samples: readonly (TurnSample & { phase: string })[]): string {
+  const rows: string[][] = [];
+  for (const s of r.servers) {
+    const mine = samples.filter((x) => x.phase === s.name && x.ok);
+    const floorName = mine.find((x) => x.system !== IN_PROCESS && x.system !== s.label)?.system;
+    if (!floorName) continue;
+    for (const sc of SCENARIOS) {
+      const turn = (system: string) =>
+        median(mine.filter((x) => x.system === system && x.scenario === sc.name).map((x) => x.ms));
+      const [inProcess, floor, desk] = [turn(IN_PROCESS), turn(floorName), turn(s.label)];
+      const bound = inProcess + floor;
+      rows.push([
+        s.label,
+        sc.title,
+        String(sc.activities.length),
+        fmt(inProcess, 1),
+        fmt(floor, 1),
+        fmt(bound / sc.modelSteps, 1),
+        fmt(desk / sc.modelSteps, 1),
+        `${fmt(desk - bound, 1)} (${fmt(((desk - bound) / desk) * 100, 0)} %)`,
+      ]);
+    }
+  }
+  const errors = samples.filter((x) => !x.ok).length;
+  return (
+    `### The floor: what Temporal itself costs for the same activities (model at 0 ms, ${Math.max(0, ...samples.map((x) => x.round)) + 1} rounds, the three systems alternating)\n\n` +
+    `The floor (bench/floor) runs each scenario's model steps and tool calls as the desk's execution mode places them (ordinary or local activities, the desk's activity options), ` +
+    `in one update to a workflow of its own that does nothing else, and every activity returns at once. ` +
+    `The in-process loop's turn is the model calls and the tools themselves; with the floor's turn it is what a turn on Temporal costs at least. ` +
+    `What is left of the desk's turn is its own: the workflow code, the transcript references, the activity wrappers, the UI summaries, the client. Turn p50s in ms; wrong or failed turns: ${errors}.\n\n` +
+    markdownTable(
+      [
+        'system',
+        'scenario',
+        'activities',
+        'in-process turn',
+        'floor turn',
+        'in-process + floor, per model step',
+        'desk, per model step',
+        'desk above in-process + floor, per turn',
+      ],
+      rows,
+    )
+  );
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const parts: string[] = [];
   const m = r.meta;
@@ -181,6 +230,8 @@ export function renderMarkdown(r: BenchResults): string {
     const errs = r.servers.map((s) => `${s.name}: ${errorsOf(r, s.name, 0) + errorsOf(r, s.name, 300)}`).join(', ');
     parts.push(`Wrong or failed turns in these rounds (both systems): ${errs}.`);
   }
+
+  if (r.floor?.length) parts.push(floorTable(r, r.floor));
 
   if (r.breakdown.length > 0) {
     const rows: string[][] = [];

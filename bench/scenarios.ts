@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import type { ToolName } from '../agents';
 import { openSqliteStore, resetShopStore, SEED_ORDERS, type SqliteShopStore } from '../activities/store';
 
 export type ScenarioName = 'status' | 'refund' | 'cancel_refund';
@@ -20,6 +21,11 @@ export interface Scenario {
   modelSteps: number;
   /** The path, for the report. */
   path: string;
+  /**
+   * The turn's model steps and tool calls in order (a handoff runs none): what the floor runs
+   * (bench/floor) in their place. checkSeed() holds it to `modelSteps`.
+   */
+  activities: readonly ('model' | ToolName)[];
   /** The customer's message for an order id. */
   message(orderId: string): string;
   /** Which seed order a fresh copy is made of; undefined: read-only, the seed order itself is used. */
@@ -35,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Order status',
     modelSteps: 3,
     path: 'receptionist -> order -> get_order_status -> reply',
+    activities: ['model', 'model', 'get_order_status', 'model'],
     message: (id) => `Has my order #${id} shipped?`,
     seedOrder: '12345',
     expect: /is shipped/,
@@ -44,6 +51,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Refund',
     modelSteps: 4,
     path: 'receptionist -> billing -> get_order_status -> process_refund -> reply',
+    activities: ['model', 'model', 'get_order_status', 'model', 'process_refund', 'model'],
     message: (id) => `I don't want order #${id} anymore, please refund`,
     copyOf: '12345',
     seedOrder: '12345',
@@ -54,6 +62,17 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Cancel, then refund',
     modelSteps: 6,
     path: 'receptionist -> order -> cancel_order -> billing -> get_order_status -> process_refund -> reply',
+    activities: [
+      'model',
+      'model',
+      'cancel_order',
+      'model',
+      'model',
+      'get_order_status',
+      'model',
+      'process_refund',
+      'model',
+    ],
     message: (id) => `My order #${id} hasn't shipped yet, can I cancel and refund?`,
     copyOf: '67890',
     seedOrder: '67890',
@@ -121,5 +140,7 @@ export function checkSeed(): void {
   for (const s of SCENARIOS) {
     if (!SEED_ORDERS.some((o) => o.id === s.seedOrder))
       throw new Error(`seed order ${s.seedOrder} is missing: update bench/scenarios.ts`);
+    if (s.activities.filter((a) => a === 'model').length !== s.modelSteps)
+      throw new Error(`scenario ${s.name}: its activities name ${s.modelSteps} model steps`);
   }
 }

@@ -238,7 +238,7 @@ async function modelStep(live: Live, agent: AgentName): Promise<StepOutcome> {
   const call = new CancellationScope();
   let settled = false;
   const stepDone: Promise<LocalModelStepResult> = call.run(() =>
-    live.execution === 'local'
+    modelStepIsLocal(live.execution)
       ? localModelStep(live, agent)
       : callModel.executeWithOptions({ ...MODEL_STEP, summary: modelStepSummary(agent) }, [
           modelStepRequest(live, agent),
@@ -573,8 +573,13 @@ async function runToolCall(
  * first, recording the decision that asked for it; a worker that takes over retries this very call,
  * which the shop's ledger answers with its first outcome. One server round trip per change.
  */
-function runsAsActivity(execution: ExecutionMode, tool: string): boolean {
+export function runsAsActivity(execution: ExecutionMode, tool: string): boolean {
   return execution === 'activities' || (execution === 'local' && MUTATING_TOOLS.has(tool));
+}
+
+/** Whether a model step is a local activity: only in `local`. */
+export function modelStepIsLocal(execution: ExecutionMode): boolean {
+  return execution === 'local';
 }
 
 /**

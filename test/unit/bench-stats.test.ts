@@ -196,8 +196,9 @@ describe('the report', () => {
 });
 
 describe('turnBreakdown', () => {
-  // One turn: the workflow task that accepts the update (dispatch 2 ms, run 3 ms), one activity
-  // (eager: started when scheduled; runs 10 ms), the workflow task that completes the update (dispatch 4, run 5).
+  // One turn: the workflow task that accepts the update (dispatch 2 ms, run 3 ms; it ran a local
+  // activity, and recorded a patch), one activity (eager: started when scheduled; runs 10 ms), the
+  // workflow task that completes the update (dispatch 4, run 5).
   const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
   const ev = (eventId: number, eventType: number, ms: number, extra: object = {}) => ({
     eventId,
@@ -211,6 +212,8 @@ describe('turnBreakdown', () => {
     ev(3, EVENT.WORKFLOW_TASK_STARTED, 1002, { workflowTaskStartedEventAttributes: { scheduledEventId: 2 } }),
     ev(4, EVENT.WORKFLOW_TASK_COMPLETED, 1005, { workflowTaskCompletedEventAttributes: { startedEventId: 3 } }),
     ev(5, EVENT.WORKFLOW_EXECUTION_UPDATE_ACCEPTED, 1005),
+    ev(51, EVENT.MARKER_RECORDED, 1005, { markerRecordedEventAttributes: { markerName: 'core_patch' } }),
+    ev(52, EVENT.MARKER_RECORDED, 1005, { markerRecordedEventAttributes: { markerName: 'core_local_activity' } }),
     ev(6, EVENT.ACTIVITY_TASK_SCHEDULED, 1005),
     ev(7, EVENT.ACTIVITY_TASK_STARTED, 1005),
     ev(8, EVENT.ACTIVITY_TASK_COMPLETED, 1015, {
@@ -231,6 +234,7 @@ describe('turnBreakdown', () => {
       activities: 1,
       activityDispatchMs: 0,
       activityRunMs: 10,
+      localActivities: 1,
     });
   });
 

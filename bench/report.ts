@@ -375,7 +375,7 @@ export function renderMarkdown(r: BenchResults): string {
     const x0 = r.restart[0]!;
     parts.push(
       `### A worker restart with long conversations waiting (model at 0 ms)\n\n` +
-        `${x0.conversations} conversations taken to turn ${x0.turns} at once, the worker restarted (an empty cache), then one message to each at once: each conversation's next workflow task replays its whole run first, on the worker's one workflow thread, and must finish within the conversation's workflow task timeout. Slots: workflow tasks the worker runs at once (the SDK's default is 40; the desk's, worker/slots.ts); task timeout: Temporal's default is 10 s (the desk's, WORKFLOW_TASK_TIMEOUT_MS). Sticky timeouts are tasks left on the old worker's queue until its 10 s schedule-to-start timeout: expected, and why most answers come after 10 s or more.\n\n` +
+        `${x0.conversations} conversations taken to turn ${x0.turns} at once, the worker restarted (an empty cache), then one message to each at once: each conversation's next workflow task replays its whole run first, on the worker's one workflow thread, and must finish within the conversation's workflow task timeout. Slots: workflow tasks the worker runs at once (the SDK's default is 40; the desk's, worker/slots.ts); task timeout: Temporal's default is 10 s (the desk's, WORKFLOW_TASK_TIMEOUT_MS). Sticky timeouts are workflow tasks that waited out a worker's 10 s schedule-to-start timeout: on the old worker's queue, or on the new one's behind the replays.\n\n` +
         markdownTable(
           [
             'slots',

@@ -4,6 +4,8 @@
  *
  * - latency: the seed's three scenarios, one fresh conversation per timed turn, the systems
  *   alternating turn by turn, at one model latency.
+ * - floor: the same three scenarios at a 0 ms model, the desk and the loop beside the floor
+ *   (bench/floor: the desk's activities, doing nothing, in a workflow of their own), alternating.
  * - sweep: N virtual customers at once, each sending refund requests one after another in its own
  *   conversation, for a bounded time and count (at least two turns each): turns/s, p50, p99, errors.
  * - history: one conversation taken to turn 90 (the three scenarios in turn), the desk's history

@@ -4,6 +4,10 @@
  */
 import { goals, renderMarkdown, type BenchResults } from '../../bench/report';
 import { EVENT, turnBreakdown } from '../../bench/breakdown';
+import { floorSteps } from '../../bench/floor/system';
+import { checkFloorShape } from '../../bench/measure';
+import { SCENARIOS, scenario } from '../../bench/scenarios';
+import type { DeskSystem } from '../../bench/systems';
 import {
   addedFraction,
   alternation,
@@ -241,5 +245,124 @@ describe('turnBreakdown', () => {
   it('is undefined without a completed update', () => {
     expect(turnBreakdown(events.slice(0, 8))).toBeUndefined();
     expect(turnBreakdown([])).toBeUndefined();
+  });
+});
+
+describe('the floor', () => {
+  const refund = scenario('refund');
+  const places = (mode: Parameters<typeof floorSteps>[1]) =>
+    floorSteps(refund, mode).map((s) => `${s.kind}:${s.local ? 'local' : 'activity'}`);
+
+  it('places each activity of a turn where the desk does in each execution mode', () => {
+    // refund: receptionist, billing -> get_order_status, billing -> process_refund, billing replies.
+    expect(places('activities')).toEqual([
+      'model:activity',
+      'model:activity',
+      'tool:activity',
+      'model:activity',
+      'tool:activity',
+      'model:activity',
+    ]);
+    // local: a change to the shop stays an ordinary activity.
+    expect(places('local')).toEqual([
+      'model:local',
+      'model:local',
+      'tool:local',
+      'model:local',
+      'tool:activity',
+      'model:local',
+    ]);
+    expect(places('local-tools')).toEqual([
+      'model:activity',
+      'model:activity',
+      'tool:local',
+      'model:activity',
+      'tool:local',
+      'model:activity',
+    ]);
+  });
+
+  // A desk whose turn in each conversation ran `ran(conversationId)`, as its history says.
+  const deskThatRan = (ran: (conversationId: string) => { activities: number; localActivities: number }) =>
+    ({
+      name: 'desk (tuned:local)',
+      breakdown: async (conversationId: string) => ({
+        serverMs: 0,
+        workflowTasks: 1,
+        workflowTaskDispatchMs: 0,
+        workflowTaskRunMs: 0,
+        activityDispatchMs: 0,
+        activityRunMs: 0,
+        ...ran(conversationId),
+      }),
+    }) as unknown as DeskSystem;
+  const deskSamples = SCENARIOS.map((s) => ({
+    system: 'desk (tuned:local)',
+    conversationId: `c-${s.name}`,
+    scenario: s.name,
+    latencyMs: 0,
+    round: 0,
+    ms: 50,
+    modelSteps: s.modelSteps,
+    ok: true,
+  }));
+
+  it("accepts a run whose desk turns ran the floor's activities, and stops one whose did not", async () => {
+    // In `local`, each scenario's ordinary activities are its changes to the shop: 0, 1 and 2.
+    const ordinary = { status: 0, refund: 1, cancel_refund: 2 } as const;
+    const ran = new Map(
+      SCENARIOS.map((s) => [
+        `c-${s.name}`,
+        { activities: ordinary[s.name], localActivities: s.activities.length - ordinary[s.name] },
+      ]),
+    );
+    const faithful = deskThatRan((id) => ran.get(id)!);
+    await expect(checkFloorShape(faithful, deskSamples, (s) => floorSteps(s, 'local'))).resolves.toBeUndefined();
+    // One local activity fewer (a step the floor would run that the desk did not), or one ordinary activity more.
+    const oneLocalFewer = deskThatRan((id) => ({ ...ran.get(id)!, localActivities: ran.get(id)!.localActivities - 1 }));
+    await expect(checkFloorShape(oneLocalFewer, deskSamples, (s) => floorSteps(s, 'local'))).rejects.toThrow(
+      "the floor's status turn runs 0 activities and 4 local ones, the desk's ran 0 and 3",
+    );
+    const refundWithOneMore = deskThatRan((id) =>
+      id === 'c-refund' ? { activities: 2, localActivities: 5 } : ran.get(id)!,
+    );
+    await expect(checkFloorShape(refundWithOneMore, deskSamples, (s) => floorSteps(s, 'local'))).rejects.toThrow(
+      "the floor's refund turn runs 1 activities and 5 local ones, the desk's ran 2 and 5",
+    );
+  });
+
+  it('reports what the desk adds above the loop and the floor', () => {
+    const turn = (system: string, ms: number) => ({
+      phase: 'tuned:local',
+      system,
+      conversationId: 'c',
+      scenario: 'refund' as const,
+      latencyMs: 0,
+      round: 0,
+      ms,
+      modelSteps: 4,
+      ok: true,
+    });
+    const md = renderMarkdown({
+      meta: {
+        date: 'd',
+        mode: 'quick',
+        cores: 2,
+        node: 'v20',
+        temporalCli: 'x',
+        loadAverageBefore: [],
+        loadAverageAfter: [],
+        durationSeconds: 1,
+      },
+      servers: [{ name: 'tuned:local', label: 'desk (tuned:local)', dynamicConfig: {}, sqlitePragmas: {} }],
+      latency: [],
+      // loop 8 ms, floor 32 ms: 10 ms per model step at least; the desk's 60 ms turn is 15 a step, 20 ms above.
+      floor: [turn('in-process', 8), turn('Temporal floor (local)', 32), turn('desk (tuned:local)', 60)],
+      sweep: [],
+      breakdown: [],
+      history: [],
+      rss: undefined,
+    });
+    expect(md).toContain('| desk (tuned:local) | Refund | 6 | 8.0 | 32.0 | 10.0 | 15.0 | 20.0 (33 %) |');
   });
 });

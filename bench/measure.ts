@@ -183,8 +183,9 @@ export async function checkFloorShape(
     const last = samples.findLast((x) => x.system === desk.name && x.scenario === s.name && x.ok);
     if (!last) continue;
     const ran = await desk.breakdown(last.conversationId);
-    const local = steps(s).filter((x) => x.local).length;
-    const ordinary = steps(s).length - local;
+    const floorSteps = steps(s);
+    const local = floorSteps.filter((x) => x.local).length;
+    const ordinary = floorSteps.length - local;
     if (ran?.activities !== ordinary || ran.localActivities !== local)
       throw new Error(
         `the floor's ${s.name} turn runs ${ordinary} activities and ${local} local ones, the desk's ran ${ran?.activities} and ${ran?.localActivities}: fix the scenario's activities in bench/scenarios.ts`,
@@ -572,7 +573,7 @@ export interface RestartResult {
   answerSeconds: number[];
   /** Workflow tasks that ran past their start-to-close timeout (a replay that took too long). */
   startToCloseTimeouts: number;
-  /** Sticky workflow tasks that waited past their schedule-to-start timeout (the old worker's queue: harmless). */
+  /** Sticky workflow tasks that waited past their schedule-to-start timeout (the old worker's queue, or the new one's behind replays). */
   stickyTimeouts: number;
   /** The first error a message got, if any. */
   firstError?: string;

@@ -114,17 +114,46 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free TCP port on 127.0.0.1 for a server started next, from 20000 up to the kernel's ephemeral
+ * range (and below 32768). A port the kernel hands out (listening on port 0) comes from the range it
+ * also gives every outgoing connection, so between the pick and the server's bind another client
+ * could take it: a cluster test's Temporal server once failed "address already in use" on such a
+ * port, picked before the test's PostgreSQL started and its clients connected (most likely one of
+ * those connections). Below 32768 also suits Temporal's membership ports, which it stores in a
+ * smallint column. A port is handed out once per process.
+ */
+export async function freePort(): Promise<number> {
+  const top = Math.min(ephemeralPortsFrom(), 32768);
+  for (let i = 0; top > LOW_PORTS_FROM && i < 200; i++) {
+    const port = LOW_PORTS_FROM + Math.floor(Math.random() * (top - LOW_PORTS_FROM));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port); // before the check: a concurrent call cannot pick it meanwhile
+    if (await canListen(port)) return port;
+    handedOut.delete(port);
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${LOW_PORTS_FROM} and ${top}`);
+}
+
+const LOW_PORTS_FROM = 20000;
+const handedOut = new Set<number>();
+
+/** The first port of the kernel's ephemeral range (Linux), else the usual 32768. */
+function ephemeralPortsFrom(): number {
+  try {
+    const first = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 0 ? first : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : undefined;
-      srv.close(() => (port ? resolve(port) : reject(new Error('could not read the port of a listening socket'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 

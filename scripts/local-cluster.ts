@@ -14,7 +14,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -121,10 +120,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const namespace = opts.namespace ?? 'default';
   const ports: ClusterPorts = { ...DEFAULT_CLUSTER_PORTS };
   if (opts.ports === 'free') {
-    for (const k of Object.keys(ports) as (keyof ClusterPorts)[]) {
-      // Temporal stores membership ports in a smallint column: they must be below 32768.
-      ports[k] = /Membership$/.test(k) ? await freeLowPort() : await freePort();
-    }
+    // freePort's ports are below 32768, as Temporal's membership ports must be (a smallint column).
+    for (const k of Object.keys(ports) as (keyof ClusterPorts)[]) ports[k] = await freePort();
   } else Object.assign(ports, opts.ports);
   const address = `127.0.0.1:${ports.frontend}`;
   if (await isTemporalServerAt(address, 2000)) {
@@ -311,20 +308,6 @@ async function ensureNamespace(connection: Connection, namespace: string, log: (
     if (Date.now() > deadline) throw new Error(`namespace ${namespace} was registered but does not appear`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-/** A free loopback port in 20000-32767 (the kernel's ephemeral range starts above it). */
-async function freeLowPort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 12768);
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port below 32768');
 }
 
 function tailOf(file: string, lines = 15): string {
